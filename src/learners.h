@@ -1,0 +1,66 @@
+/*
+ * learners.h
+ *	  Learner entry points: least squares, ridge and logistic regression on a
+ *	  dense, already preprocessed matrix.  No SQL here: callers pass arrays.
+ */
+#ifndef MLCYCLE_LEARNERS_H
+#define MLCYCLE_LEARNERS_H
+
+#include "postgres.h"
+
+/*
+ * X is n x p, row-major (row i starts at X + i * p).  Coefficients are
+ * written as p values followed by the intercept.  All learners fit an
+ * intercept, which is never penalized (as scikit-learn does).
+ */
+
+/* linear.c: ordinary least squares; minimum-norm solution when X is rank deficient */
+extern void mlc_fit_linear(const double *X, const double *y, int64 n, int p,
+						   double *coef, int *rank);
+
+/* linear.c: ridge regression, minimizes ||y - Xb - c||^2 + alpha ||b||^2 */
+extern void mlc_fit_ridge(const double *X, const double *y, int64 n, int p,
+						  double alpha, double *coef);
+
+/*
+ * logistic.c: L2-penalized logistic regression, scikit-learn's objective
+ * 0.5 ||W||^2 + C * sum_i w_i * loss_i.  y holds class indexes 0..K-1;
+ * sample_weight may be NULL.  K == 2 fits one coefficient row (class 1 is
+ * the positive class); K > 2 fits K rows (multinomial softmax).  coef has
+ * (K == 2 ? 1 : K) * (p + 1) values.  Returns the number of iterations.
+ */
+extern int	mlc_fit_logistic(const double *X, const int32 *y, const double *sample_weight,
+							 int64 n, int p, int K, double C, int max_iter, double tol,
+							 double *coef);
+
+/* defaults a caller may pass to mlc_fit_logistic */
+#define MLC_LOGISTIC_DEFAULT_TOL		1e-10
+#define MLC_LOGISTIC_DEFAULT_MAX_ITER	1000
+
+/* linalg.c: OpenBLAS thread count follows mlcycle.blas_threads */
+extern void mlc_linalg_init(void);
+
+/* linalg.c: OpenBLAS threads, clamped to [1, processors] */
+extern void mlc_linalg_set_threads(int nthreads);
+
+/* linalg.c: apply mlcycle.blas_threads; every learner calls it first */
+extern void mlc_linalg_prepare(void);
+
+/*
+ * linalg.c: solve A x = b, A symmetric positive definite (p x p, row-major,
+ * upper triangle read) by Jacobi-scaled Cholesky; false when A is not
+ * numerically positive definite or its scaled reciprocal condition number
+ * is below min_rcond.
+ */
+extern bool mlc_spd_solve(const double *A, const double *b, int p,
+						  double min_rcond, double *x);
+
+/*
+ * linalg.c: minimum-norm least-squares solution of the small m x p system
+ * A x ~ b (row-major) by SVD; singular values below rcond times the largest
+ * count as zero.  Returns the rank.
+ */
+extern int	mlc_minnorm_solve(const double *A, int m, int p, const double *b,
+							  double rcond, double *x);
+
+#endif							/* MLCYCLE_LEARNERS_H */

@@ -1,0 +1,80 @@
+/*
+ * mlcycle.c
+ *	  Module entry point: _PG_init, the mlcycle.* GUCs and the helpers every
+ *	  area uses (timing, the training memory budget).
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "portability/instr_time.h"
+#include "utils/guc.h"
+
+#include "learners.h"
+#include "mlcycle.h"
+
+PG_MODULE_MAGIC;
+
+int			mlc_max_train_memory_kb = 1024 * 1024;
+int			mlc_blas_threads = 1;
+
+void		_PG_init(void);
+
+/* Define the GUCs and reserve the mlcycle.* prefix */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("mlcycle.max_train_memory",
+							"Largest amount of memory one training run may hold for its data.",
+							"The raw columns and the preprocessed matrix count against it.",
+							&mlc_max_train_memory_kb,
+							1024 * 1024, 1024, INT_MAX,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("mlcycle.blas_threads",
+							"Number of OpenBLAS threads a backend uses.",
+							"1 keeps BLAS single-threaded; parallelism comes from parallel query.",
+							&mlc_blas_threads,
+							1, 1, 64,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("mlcycle");
+	mlc_linalg_init();
+}
+
+/* Milliseconds on a monotonic clock */
+double
+mlc_now_ms(void)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	return INSTR_TIME_GET_MILLISEC(now);
+}
+
+/* bytes reserved by the current training run */
+static double mlc_reserved_bytes = 0;
+
+/* Start counting a new training run's memory */
+void
+mlc_memory_reset(void)
+{
+	mlc_reserved_bytes = 0;
+}
+
+/* Reserve bytes for training data; refuse when the run would exceed the budget */
+void
+mlc_check_memory(Size bytes, const char *what)
+{
+	double		limit = (double) mlc_max_train_memory_kb * 1024.0;
+
+	mlc_reserved_bytes += (double) bytes;
+	if (mlc_reserved_bytes > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("training data needs more memory than mlcycle.max_train_memory allows"),
+				 errdetail("Holding the %s brings the run to %.0f MB; the limit is %.0f MB.",
+						   what, mlc_reserved_bytes / 1048576.0, limit / 1048576.0),
+				 errhint("Raise mlcycle.max_train_memory, train on a sample of the rows, or exclude columns.")));
+}

@@ -1,0 +1,21 @@
+/*
+ * mlcycle.h
+ *	  Module-wide declarations: GUC variables and small shared helpers.
+ */
+#ifndef MLCYCLE_H
+#define MLCYCLE_H
+
+#include "postgres.h"
+
+/* GUCs, defined in mlcycle.c */
+extern int	mlc_max_train_memory_kb;
+extern int	mlc_blas_threads;
+
+/* milliseconds elapsed since start (a value from mlc_now_ms) */
+extern double mlc_now_ms(void);
+
+/* training memory budget (mlcycle.max_train_memory), counted per run */
+extern void mlc_memory_reset(void);
+extern void mlc_check_memory(Size bytes, const char *what);
+
+#endif							/* MLCYCLE_H */

@@ -1,0 +1,101 @@
+/*
+ * model.h
+ *	  The in-memory model every area shares: the fitted preprocessing pipeline
+ *	  (one step per raw input column), the learner's parameters and the class
+ *	  labels.  model_io.c serializes it, preprocess.c fits and applies it.
+ */
+#ifndef MLCYCLE_MODEL_H
+#define MLCYCLE_MODEL_H
+
+#include "postgres.h"
+
+/* task */
+#define MLC_TASK_REGRESSION		1
+#define MLC_TASK_CLASSIFICATION 2
+
+/* learners */
+#define MLC_ALGO_LINEAR			1
+#define MLC_ALGO_RIDGE			2
+#define MLC_ALGO_LOGISTIC		3
+#define MLC_ALGO_MAX			3
+
+/* kind of a raw input column, as ingest sees its SQL type */
+#define MLC_KIND_NUMERIC		1	/* int2/4/8, float4/8, numeric */
+#define MLC_KIND_BOOL			2	/* bool -> 0/1 */
+#define MLC_KIND_TEMPORAL		3	/* date/timestamp/timestamptz -> epoch seconds */
+#define MLC_KIND_CATEGORICAL	4	/* text/varchar/char/enum */
+
+/* imputation */
+#define MLC_IMPUTE_MEAN			1
+#define MLC_IMPUTE_MEDIAN		2
+#define MLC_IMPUTE_MOST_FREQUENT 3
+#define MLC_IMPUTE_CONSTANT		4
+#define MLC_IMPUTE_ERROR		5
+
+/* scaling (numeric, bool, temporal and ordinal-encoded columns) */
+#define MLC_SCALE_NONE			0
+#define MLC_SCALE_STANDARD		1
+#define MLC_SCALE_MINMAX		2
+#define MLC_SCALE_ROBUST		3
+
+/* encoding (categorical columns) */
+#define MLC_ENCODE_NONE			0
+#define MLC_ENCODE_ONE_HOT		1
+#define MLC_ENCODE_ORDINAL		2
+
+/* model format limits: the reader refuses anything larger */
+#define MLC_MAX_COLUMNS			4096
+#define MLC_MAX_CATEGORIES		65536
+#define MLC_MAX_FEATURES		100000
+#define MLC_MAX_CLASSES			1024
+#define MLC_MAX_NAME_LEN		8192
+
+/*
+ * One fitted preprocessing step for one raw input column.  Numeric kinds
+ * produce one feature: scale(impute(x)).  Categorical columns produce
+ * ncategories one-hot features, or one ordinal feature (category index, -1
+ * when unseen, then scaled).  A NULL categorical value becomes the category
+ * fill_index (-1: no category, so an all-zero one-hot row / ordinal -1).
+ */
+typedef struct MlcColumn
+{
+	char	   *name;			/* column name in the training relation */
+	uint8		kind;			/* MLC_KIND_* */
+	uint8		impute;			/* MLC_IMPUTE_* */
+	uint8		scale;			/* MLC_SCALE_* */
+	uint8		encode;			/* MLC_ENCODE_* (categorical only) */
+	double		fill;			/* numeric value that replaces NULL */
+	int32		fill_index;		/* categorical: category that replaces NULL */
+	double		center;			/* feature = (x - center) / scale_by */
+	double		scale_by;		/* never 0 */
+	int32		ncategories;	/* categorical: sorted distinct values */
+	char	  **categories;		/* NUL-terminated, sorted by strcmp */
+	/* derived when the model is built or loaded, not serialized */
+	int32		out_offset;		/* first output feature of this column */
+	int32		out_width;		/* number of output features */
+	int32	   *hash;			/* open-addressing table of category indexes */
+	int32		hash_size;		/* power of two, > 2 * ncategories */
+} MlcColumn;
+
+typedef struct MlcModel
+{
+	uint8		task;			/* MLC_TASK_* */
+	uint8		algorithm;		/* MLC_ALGO_* */
+	int32		ncolumns;
+	MlcColumn  *columns;
+	int32		nfeatures;		/* derived: sum of out_width */
+	int32		nclasses;		/* 0 for regression */
+	char	  **classes;		/* class labels as text, sorted */
+	int32		positive_class; /* binary: index into classes, else -1 */
+	int32		ncoef_rows;		/* 1 (regression, binary) or nclasses */
+	double	   *coef;			/* ncoef_rows x (nfeatures + 1), intercept last */
+} MlcModel;
+
+/* model_io.c */
+extern bytea *mlc_model_serialize(const MlcModel *model);
+extern MlcModel *mlc_model_deserialize(const bytea *blob);
+extern void mlc_model_finalize(MlcModel *model);
+extern int32 mlc_category_lookup(const MlcColumn *col, const char *s, int len);
+extern void mlc_model_reseal(bytea *blob);	/* fuzzing: fix length and CRC */
+
+#endif							/* MLCYCLE_MODEL_H */

@@ -1,0 +1,1202 @@
+/*
+ * model_io.c
+ *	  The model format: serializing an MlcModel to a portable, checksummed
+ *	  bytea and reading it back with every length, count and value checked,
+ *	  the derived fields (feature offsets, category hash tables), and the SQL
+ *	  functions that inspect and fuzz stored models.
+ *
+ * Model format v1.  Every integer is little-endian and written byte by byte;
+ * float8 values are IEEE 754 binary64 bit patterns, little-endian.  A string
+ * is a u32 byte length followed by that many bytes (no NUL terminator).
+ *
+ *	 preamble	magic "MLCY" (4 bytes)
+ *				u16 format version (1)
+ *				u16 flags (0: version 1 defines none)
+ *				u32 header length (22 in version 1)
+ *				u32 payload length: bytes after the preamble, CRC excluded
+ *	 header		u8 task, u8 algorithm, u32 ncolumns, u32 nfeatures,
+ *				u32 nclasses, i32 positive_class, u32 ncoef_rows
+ *	 columns	ncolumns times: string name, u8 kind, u8 impute, u8 scale,
+ *				u8 encode, f64 fill, i32 fill_index, f64 center, f64 scale_by,
+ *				u32 ncategories, ncategories strings (sorted by strcmp)
+ *	 classes	nclasses strings
+ *	 coef		ncoef_rows * (nfeatures + 1) f64, row-major, intercept last
+ *	 trailer	u32 CRC32C of every byte before it
+ *
+ * The reader checks magic and version, then lengths and the CRC, then every
+ * field against the limits in model.h and against the bytes that remain, so
+ * that a truncated, corrupted or hostile blob raises ERRCODE_DATA_CORRUPTED
+ * and no allocation is ever sized by an unchecked value.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "mb/pg_wchar.h"
+#include "port/pg_crc32c.h"
+#include "utils/memutils.h"
+
+#include "model.h"
+
+#ifndef MLC_FUZZ_STANDALONE
+#include "access/xact.h"
+#include "common/pg_prng.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/resowner.h"
+#endif
+
+#define MLC_MAGIC				"MLCY"
+#define MLC_FORMAT_VERSION		1
+#define MLC_PREAMBLE_LEN		16
+#define MLC_HEADER_LEN_V1		22
+#define MLC_CRC_LEN				4
+#define MLC_MIN_MODEL_LEN		(MLC_PREAMBLE_LEN + MLC_HEADER_LEN_V1 + MLC_CRC_LEN)
+/* smallest serialized column: 1-byte name, no categories */
+#define MLC_MIN_COLUMN_LEN		(4 + 1 + 4 + 8 + 4 + 8 + 8 + 4)
+
+static void limit_error(const char *what, int64 value, int64 limit) pg_attribute_noreturn();
+static void bad_field(int colno, const char *field, int64 value) pg_attribute_noreturn();
+
+#define MLC_CORRUPT_HINT \
+	errhint("Retrain the model or restore it from a backup.")
+
+/* Output cursor; with buf == NULL it only counts bytes */
+typedef struct MlcWriter
+{
+	uint8	   *buf;
+	uint64		pos;
+} MlcWriter;
+
+/* Input cursor over the bytes between the preamble and the CRC */
+typedef struct MlcReader
+{
+	const uint8 *p;
+	Size		left;
+} MlcReader;
+
+
+/* ---------- writing ---------- */
+
+/* Append one byte */
+static void
+put_u8(MlcWriter *w, uint8 v)
+{
+	if (w->buf)
+		w->buf[w->pos] = v;
+	w->pos++;
+}
+
+/* Append a little-endian u16 */
+static void
+put_u16(MlcWriter *w, uint16 v)
+{
+	put_u8(w, (uint8) (v & 0xFF));
+	put_u8(w, (uint8) (v >> 8));
+}
+
+/* Append a little-endian u32 */
+static void
+put_u32(MlcWriter *w, uint32 v)
+{
+	int			i;
+
+	for (i = 0; i < 4; i++)
+		put_u8(w, (uint8) ((v >> (8 * i)) & 0xFF));
+}
+
+/* Append a little-endian i32 (two's complement) */
+static void
+put_i32(MlcWriter *w, int32 v)
+{
+	put_u32(w, (uint32) v);
+}
+
+/* Append a float8 as its little-endian IEEE 754 bit pattern */
+static void
+put_f64(MlcWriter *w, double v)
+{
+	uint64		bits;
+	int			i;
+
+	memcpy(&bits, &v, sizeof(bits));
+	for (i = 0; i < 8; i++)
+		put_u8(w, (uint8) ((bits >> (8 * i)) & 0xFF));
+}
+
+/* Append a string: u32 length, then its bytes */
+static void
+put_string(MlcWriter *w, const char *s)
+{
+	size_t		len = strlen(s);
+
+	put_u32(w, (uint32) len);
+	if (w->buf)
+		memcpy(w->buf + w->pos, s, len);
+	w->pos += len;
+}
+
+/* Raise the error for a model that exceeds a format limit */
+static void
+limit_error(const char *what, int64 value, int64 limit)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("model exceeds a format limit: too many %s", what),
+			 errdetail("The model has " INT64_FORMAT " %s; the limit is " INT64_FORMAT ".",
+					   value, what, limit)));
+}
+
+/* Check a string against the format's length limit before writing it */
+static void
+check_string_len(const char *s, const char *what)
+{
+	size_t		len = strlen(s);
+
+	if (len > MLC_MAX_NAME_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model exceeds a format limit: %s is too long", what),
+				 errdetail("It is %zu bytes long; the limit is %d bytes.",
+						   len, MLC_MAX_NAME_LEN),
+				 errhint("Exclude the column or shorten its values.")));
+}
+
+/* Check the counts and lengths the reader limits, so we never write what it refuses */
+static void
+check_writable(const MlcModel *model)
+{
+	int			i,
+				j;
+
+	if (model->ncolumns < 0 || model->ncolumns > MLC_MAX_COLUMNS)
+		limit_error("columns", model->ncolumns, MLC_MAX_COLUMNS);
+	if (model->nfeatures < 0 || model->nfeatures > MLC_MAX_FEATURES)
+		limit_error("features", model->nfeatures, MLC_MAX_FEATURES);
+	if (model->nclasses < 0 || model->nclasses > MLC_MAX_CLASSES)
+		limit_error("classes", model->nclasses, MLC_MAX_CLASSES);
+	if (model->ncoef_rows < 0 || model->ncoef_rows > Max(model->nclasses, 1))
+		elog(ERROR, "model has %d coefficient rows for %d classes",
+			 model->ncoef_rows, model->nclasses);
+	for (i = 0; i < model->ncolumns; i++)
+	{
+		const MlcColumn *col = &model->columns[i];
+
+		check_string_len(col->name, "a column name");
+		if (col->ncategories < 0 || col->ncategories > MLC_MAX_CATEGORIES)
+			limit_error("categories in a column", col->ncategories,
+						MLC_MAX_CATEGORIES);
+		for (j = 0; j < col->ncategories; j++)
+			check_string_len(col->categories[j], "a category value");
+	}
+	for (i = 0; i < model->nclasses; i++)
+		check_string_len(model->classes[i], "a class label");
+}
+
+/* Write one column's preprocessing step */
+static void
+write_column(MlcWriter *w, const MlcColumn *col)
+{
+	int			j;
+
+	put_string(w, col->name);
+	put_u8(w, col->kind);
+	put_u8(w, col->impute);
+	put_u8(w, col->scale);
+	put_u8(w, col->encode);
+	put_f64(w, col->fill);
+	put_i32(w, col->fill_index);
+	put_f64(w, col->center);
+	put_f64(w, col->scale_by);
+	put_u32(w, (uint32) col->ncategories);
+	for (j = 0; j < col->ncategories; j++)
+		put_string(w, col->categories[j]);
+}
+
+/* Write everything after the preamble and before the CRC */
+static void
+write_payload(MlcWriter *w, const MlcModel *model)
+{
+	int64		ncoef = (int64) model->ncoef_rows * (model->nfeatures + 1);
+	int64		k;
+	int			i;
+
+	put_u8(w, model->task);
+	put_u8(w, model->algorithm);
+	put_u32(w, (uint32) model->ncolumns);
+	put_u32(w, (uint32) model->nfeatures);
+	put_u32(w, (uint32) model->nclasses);
+	put_i32(w, model->positive_class);
+	put_u32(w, (uint32) model->ncoef_rows);
+	for (i = 0; i < model->ncolumns; i++)
+		write_column(w, &model->columns[i]);
+	for (i = 0; i < model->nclasses; i++)
+		put_string(w, model->classes[i]);
+	for (k = 0; k < ncoef; k++)
+		put_f64(w, model->coef[k]);
+}
+
+/* Write the preamble for a payload of the given length */
+static void
+write_preamble(MlcWriter *w, uint32 payload_len)
+{
+	int			i;
+
+	for (i = 0; i < 4; i++)
+		put_u8(w, (uint8) MLC_MAGIC[i]);
+	put_u16(w, MLC_FORMAT_VERSION);
+	put_u16(w, 0);
+	put_u32(w, MLC_HEADER_LEN_V1);
+	put_u32(w, payload_len);
+}
+
+/* CRC32C of the first len bytes */
+static pg_crc32c
+model_crc(const uint8 *data, Size len)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data, len);
+	FIN_CRC32C(crc);
+	return crc;
+}
+
+/* Error context line for the read-back check of a freshly written model */
+static void
+verify_context(void *arg)
+{
+	errcontext("while checking a model just serialized by mlcycle");
+}
+
+/* Read a freshly written model back, so a writer bug fails now, not at scoring */
+static void
+verify_written(const bytea *blob)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	ErrorContextCallback errcb;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "mlcycle model check",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	errcb.callback = verify_context;
+	errcb.arg = NULL;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	(void) mlc_model_deserialize(blob);
+	error_context_stack = errcb.previous;
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
+/* Serialize a model to the v1 format; see the comment at the top of the file */
+bytea *
+mlc_model_serialize(const MlcModel *model)
+{
+	MlcWriter	w = {NULL, 0};
+	uint64		payload_len;
+	uint64		total;
+	bytea	   *blob;
+	pg_crc32c	crc;
+
+	check_writable(model);
+	write_payload(&w, model);
+	payload_len = w.pos;
+	total = MLC_PREAMBLE_LEN + payload_len + MLC_CRC_LEN;
+	if (total > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model exceeds a format limit: serialized model is too large"),
+				 errdetail("It would take " UINT64_FORMAT " bytes; the limit is %zu bytes.",
+						   total, (Size) (MaxAllocSize - VARHDRSZ)),
+				 errhint("Exclude high-cardinality categorical columns.")));
+
+	blob = (bytea *) palloc(VARHDRSZ + total);
+	SET_VARSIZE(blob, VARHDRSZ + total);
+	w.buf = (uint8 *) VARDATA(blob);
+	w.pos = 0;
+	write_preamble(&w, (uint32) payload_len);
+	write_payload(&w, model);
+	Assert(w.pos == MLC_PREAMBLE_LEN + payload_len);
+	crc = model_crc(w.buf, w.pos);
+	put_u32(&w, crc);
+
+	verify_written(blob);
+	return blob;
+}
+
+/* Recompute the payload length and CRC of a blob, for fuzzing; short blobs are left alone */
+void
+mlc_model_reseal(bytea *blob)
+{
+	uint8	   *data = (uint8 *) VARDATA(blob);
+	Size		len = VARSIZE(blob) - VARHDRSZ;
+	MlcWriter	w;
+
+	if (len < MLC_MIN_MODEL_LEN)
+		return;
+	w.buf = data;
+	w.pos = 12;
+	put_u32(&w, (uint32) (len - MLC_PREAMBLE_LEN - MLC_CRC_LEN));
+	w.pos = len - MLC_CRC_LEN;
+	put_u32(&w, model_crc(data, len - MLC_CRC_LEN));
+}
+
+
+/* ---------- reading ---------- */
+
+/* Little-endian u16 at p */
+static inline uint16
+le16(const uint8 *p)
+{
+	return (uint16) (p[0] | (p[1] << 8));
+}
+
+/* Little-endian u32 at p */
+static inline uint32
+le32(const uint8 *p)
+{
+	return (uint32) p[0] | ((uint32) p[1] << 8) |
+		((uint32) p[2] << 16) | ((uint32) p[3] << 24);
+}
+
+/* Fail unless n more bytes remain for what */
+static void
+need(MlcReader *r, Size n, const char *what)
+{
+	if (n > r->left)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: truncated %s", what),
+				 errdetail("Reading it needs %zu more bytes, but only %zu remain.",
+						   n, r->left),
+				 MLC_CORRUPT_HINT));
+}
+
+/* Consume one byte */
+static uint8
+get_u8(MlcReader *r, const char *what)
+{
+	uint8		v;
+
+	need(r, 1, what);
+	v = r->p[0];
+	r->p++;
+	r->left--;
+	return v;
+}
+
+/* Consume a little-endian u32 */
+static uint32
+get_u32(MlcReader *r, const char *what)
+{
+	uint32		v;
+
+	need(r, 4, what);
+	v = le32(r->p);
+	r->p += 4;
+	r->left -= 4;
+	return v;
+}
+
+/* Consume a little-endian i32 */
+static int32
+get_i32(MlcReader *r, const char *what)
+{
+	return (int32) get_u32(r, what);
+}
+
+/* Consume a float8 bit pattern */
+static double
+get_f64(MlcReader *r, const char *what)
+{
+	uint64		bits;
+	double		v;
+
+	need(r, 8, what);
+	bits = (uint64) le32(r->p) | ((uint64) le32(r->p + 4) << 32);
+	memcpy(&v, &bits, sizeof(v));
+	r->p += 8;
+	r->left -= 8;
+	return v;
+}
+
+/* Consume a count, checking it against its limit and the bytes it needs */
+static int32
+get_count(MlcReader *r, const char *what, uint32 limit, Size min_bytes_each)
+{
+	uint32		n = get_u32(r, what);
+
+	if (n > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: too many %s", what),
+				 errdetail("The model claims %u %s; the limit is %u.",
+						   n, what, limit),
+				 MLC_CORRUPT_HINT));
+	if ((uint64) n * min_bytes_each > r->left)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: truncated %s", what),
+				 errdetail("The model claims %u %s, more than its remaining %zu bytes can hold.",
+						   n, what, r->left),
+				 MLC_CORRUPT_HINT));
+	return (int32) n;
+}
+
+/* Consume a string: checked length, no NUL, valid encoding; returns a palloc'd copy */
+static char *
+get_string(MlcReader *r, const char *what, bool allow_empty)
+{
+	uint32		len = get_u32(r, what);
+	char	   *s;
+
+	if (len > MLC_MAX_NAME_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: %s is too long", what),
+				 errdetail("Its length is %u bytes; the limit is %d bytes.",
+						   len, MLC_MAX_NAME_LEN),
+				 MLC_CORRUPT_HINT));
+	if (len == 0 && !allow_empty)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: empty %s", what),
+				 MLC_CORRUPT_HINT));
+	need(r, len, what);
+	if (memchr(r->p, '\0', len) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: %s contains a zero byte", what),
+				 MLC_CORRUPT_HINT));
+	if (!pg_verifymbstr((const char *) r->p, (int) len, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: %s is not valid in the database encoding", what),
+				 MLC_CORRUPT_HINT));
+	s = palloc(len + 1);
+	memcpy(s, r->p, len);
+	s[len] = '\0';
+	r->p += len;
+	r->left -= len;
+	return s;
+}
+
+/* Fail with "value out of range" for an enum-like or index field */
+static void
+bad_field(int colno, const char *field, int64 value)
+{
+	if (colno > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: column %d has an invalid %s", colno, field),
+				 errdetail("The stored value " INT64_FORMAT " is not allowed there.", value),
+				 MLC_CORRUPT_HINT));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid mlcycle model: invalid %s", field),
+			 errdetail("The stored value " INT64_FORMAT " is not allowed there.", value),
+			 MLC_CORRUPT_HINT));
+}
+
+/* Fail unless a float8 field is finite (and non-zero when asked) */
+static void
+check_finite(int colno, const char *field, double v, bool nonzero)
+{
+	if (!isfinite(v) || (nonzero && v == 0.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: column %d has an invalid %s", colno, field),
+				 errdetail("The stored value must be finite%s.",
+						   nonzero ? " and non-zero" : ""),
+				 MLC_CORRUPT_HINT));
+}
+
+/* Check the enum fields of column colno (1-based) and their consistency with its kind */
+static void
+check_column_enums(const MlcColumn *col, int colno)
+{
+	bool		categorical = (col->kind == MLC_KIND_CATEGORICAL);
+
+	if (col->kind < MLC_KIND_NUMERIC || col->kind > MLC_KIND_CATEGORICAL)
+		bad_field(colno, "kind", col->kind);
+	if (col->impute < MLC_IMPUTE_MEAN || col->impute > MLC_IMPUTE_ERROR)
+		bad_field(colno, "imputation", col->impute);
+	if (col->scale > MLC_SCALE_ROBUST)
+		bad_field(colno, "scaling", col->scale);
+	if (categorical ? (col->encode != MLC_ENCODE_ONE_HOT &&
+					   col->encode != MLC_ENCODE_ORDINAL)
+		: col->encode != MLC_ENCODE_NONE)
+		bad_field(colno, "encoding for its kind", col->encode);
+}
+
+/* Read the categories of column colno: strictly increasing by strcmp */
+static void
+read_categories(MlcReader *r, MlcColumn *col, int colno)
+{
+	int			j;
+
+	col->ncategories = get_count(r, "categories", MLC_MAX_CATEGORIES, 4);
+	if (col->ncategories > 0 && col->kind != MLC_KIND_CATEGORICAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: column %d has categories but is not categorical", colno),
+				 MLC_CORRUPT_HINT));
+	col->categories = palloc(sizeof(char *) * Max(col->ncategories, 1));
+	for (j = 0; j < col->ncategories; j++)
+	{
+		col->categories[j] = get_string(r, "category value", true);
+		if (j > 0 && strcmp(col->categories[j - 1], col->categories[j]) >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid mlcycle model: categories of column %d are not sorted and unique", colno),
+					 errdetail("Category %d does not sort strictly after category %d.",
+							   j + 1, j),
+					 MLC_CORRUPT_HINT));
+	}
+}
+
+/* Read and check column colno (1-based) */
+static void
+read_column(MlcReader *r, MlcColumn *col, int colno)
+{
+	col->name = get_string(r, "column name", false);
+	col->kind = get_u8(r, "column");
+	col->impute = get_u8(r, "column");
+	col->scale = get_u8(r, "column");
+	col->encode = get_u8(r, "column");
+	col->fill = get_f64(r, "column");
+	col->fill_index = get_i32(r, "column");
+	col->center = get_f64(r, "column");
+	col->scale_by = get_f64(r, "column");
+	check_column_enums(col, colno);
+	check_finite(colno, "fill value", col->fill, false);
+	check_finite(colno, "center", col->center, false);
+	check_finite(colno, "scale divisor", col->scale_by, true);
+	read_categories(r, col, colno);
+	if (col->fill_index < -1 || col->fill_index >= col->ncategories)
+		bad_field(colno, "fill category index", col->fill_index);
+}
+
+/* qsort comparator over an array of C strings */
+static int
+cmp_cstring_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Fail if two of the n strings are equal */
+static void
+check_unique(char **strings, int n, const char *what)
+{
+	char	  **sorted;
+	int			i;
+
+	if (n < 2)
+		return;
+	sorted = palloc(sizeof(char *) * n);
+	memcpy(sorted, strings, sizeof(char *) * n);
+	qsort(sorted, n, sizeof(char *), cmp_cstring_ptr);
+	for (i = 1; i < n; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid mlcycle model: duplicate %s", what),
+					 MLC_CORRUPT_HINT));
+	pfree(sorted);
+}
+
+/* Read the columns and check that their names are unique */
+static void
+read_columns(MlcReader *r, MlcModel *model)
+{
+	char	  **names;
+	int			i;
+
+	model->columns = palloc0(sizeof(MlcColumn) * Max(model->ncolumns, 1));
+	names = palloc(sizeof(char *) * Max(model->ncolumns, 1));
+	for (i = 0; i < model->ncolumns; i++)
+	{
+		read_column(r, &model->columns[i], i + 1);
+		names[i] = model->columns[i].name;
+	}
+	check_unique(names, model->ncolumns, "column name");
+	pfree(names);
+}
+
+/* Read the class labels and check them against the task */
+static void
+read_classes(MlcReader *r, MlcModel *model)
+{
+	int			i;
+
+	model->classes = palloc(sizeof(char *) * Max(model->nclasses, 1));
+	for (i = 0; i < model->nclasses; i++)
+		model->classes[i] = get_string(r, "class label", true);
+	check_unique(model->classes, model->nclasses, "class label");
+}
+
+/* Check task, algorithm and the class/coefficient-row counts of the header */
+static void
+check_header(const MlcModel *model)
+{
+	bool		binary;
+
+	if (model->task != MLC_TASK_REGRESSION &&
+		model->task != MLC_TASK_CLASSIFICATION)
+		bad_field(0, "task", model->task);
+	if (model->algorithm < 1 || model->algorithm > MLC_ALGO_MAX)
+		bad_field(0, "algorithm", model->algorithm);
+	if (model->task == MLC_TASK_REGRESSION ? model->nclasses != 0
+		: model->nclasses < 2)
+		bad_field(0, "number of classes for the task", model->nclasses);
+	binary = (model->task == MLC_TASK_CLASSIFICATION && model->nclasses == 2);
+	if (binary ? (model->positive_class < 0 || model->positive_class >= 2)
+		: model->positive_class != -1)
+		bad_field(0, "positive class", model->positive_class);
+	if (model->ncoef_rows !=
+		(model->task == MLC_TASK_REGRESSION || binary ? 1 : model->nclasses))
+		bad_field(0, "number of coefficient rows", model->ncoef_rows);
+}
+
+/* Read the header section */
+static void
+read_header(MlcReader *r, MlcModel *model)
+{
+	model->task = get_u8(r, "header");
+	model->algorithm = get_u8(r, "header");
+	model->ncolumns = get_count(r, "columns", MLC_MAX_COLUMNS, 0);
+	model->nfeatures = get_count(r, "features", MLC_MAX_FEATURES, 0);
+	model->nclasses = get_count(r, "classes", MLC_MAX_CLASSES, 0);
+	model->positive_class = get_i32(r, "header");
+	model->ncoef_rows = get_count(r, "coefficient rows", MLC_MAX_CLASSES, 0);
+	check_header(model);
+	/* now that the counts are sane, check they fit in what remains */
+	if ((uint64) model->ncolumns * MLC_MIN_COLUMN_LEN +
+		(uint64) model->nclasses * 4 +
+		(uint64) model->ncoef_rows * (model->nfeatures + 1) * 8 > r->left)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: truncated model body"),
+				 errdetail("The header's counts need more than the remaining %zu bytes.",
+						   r->left),
+				 MLC_CORRUPT_HINT));
+}
+
+/* Number of features the columns produce, without trusting any derived field */
+static int64
+count_features(const MlcModel *model)
+{
+	int64		n = 0;
+	int			i;
+
+	for (i = 0; i < model->ncolumns; i++)
+	{
+		const MlcColumn *col = &model->columns[i];
+
+		if (col->kind == MLC_KIND_CATEGORICAL && col->encode == MLC_ENCODE_ONE_HOT)
+			n += col->ncategories;
+		else
+			n += 1;
+	}
+	return n;
+}
+
+/* Read the coefficient matrix; the header already bounded its size */
+static void
+read_coef(MlcReader *r, MlcModel *model)
+{
+	int64		ncoef = (int64) model->ncoef_rows * (model->nfeatures + 1);
+	int64		k;
+
+	need(r, (Size) ncoef * 8, "coefficients");
+	model->coef = palloc(sizeof(double) * Max(ncoef, 1));
+	for (k = 0; k < ncoef; k++)
+	{
+		model->coef[k] = get_f64(r, "coefficients");
+		if (!isfinite(model->coef[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid mlcycle model: coefficient " INT64_FORMAT " is not finite", k + 1),
+					 MLC_CORRUPT_HINT));
+	}
+}
+
+/* Check size, magic, version, length and CRC; returns a reader over the payload */
+static MlcReader
+open_blob(const bytea *blob)
+{
+	const uint8 *data = (const uint8 *) VARDATA_ANY(blob);
+	Size		len = VARSIZE_ANY_EXHDR(blob);
+	MlcReader	r;
+	uint32		stored;
+	pg_crc32c	crc;
+
+	if (VARATT_IS_EXTERNAL(blob) || VARATT_IS_COMPRESSED(blob))
+		elog(ERROR, "mlc_model_deserialize needs a detoasted value");
+	if (len < 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: too short"),
+				 errdetail("A model takes at least %d bytes, but this value has only %zu.",
+						   MLC_MIN_MODEL_LEN, len),
+				 MLC_CORRUPT_HINT));
+	if (memcmp(data, MLC_MAGIC, 4) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: bad magic number"),
+				 errdetail("A model starts with the bytes \"%s\"; this value does not.",
+						   MLC_MAGIC),
+				 MLC_CORRUPT_HINT));
+	if (le16(data + 4) != MLC_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: unsupported format version %u",
+						(unsigned) le16(data + 4)),
+				 errdetail("This version of mlcycle reads model format version %d.",
+						   MLC_FORMAT_VERSION),
+				 errhint("Load the model with the mlcycle version that wrote it, or retrain it.")));
+	if (len < MLC_MIN_MODEL_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: too short"),
+				 errdetail("A model takes at least %d bytes, but this value has only %zu.",
+						   MLC_MIN_MODEL_LEN, len),
+				 MLC_CORRUPT_HINT));
+	if (le32(data + 12) != len - MLC_PREAMBLE_LEN - MLC_CRC_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: length mismatch"),
+				 errdetail("The preamble announces %u payload bytes, but %zu are present.",
+						   le32(data + 12), len - MLC_PREAMBLE_LEN - MLC_CRC_LEN),
+				 MLC_CORRUPT_HINT));
+	stored = le32(data + len - MLC_CRC_LEN);
+	crc = model_crc(data, len - MLC_CRC_LEN);
+	if (!EQ_CRC32C(stored, crc))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: checksum mismatch"),
+				 errdetail("The stored CRC32C is %08X, but the data's is %08X.",
+						   stored, crc),
+				 MLC_CORRUPT_HINT));
+	if (le16(data + 6) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: unsupported flags 0x%04X",
+						(unsigned) le16(data + 6)),
+				 errdetail("Format version 1 defines no flags."),
+				 MLC_CORRUPT_HINT));
+	if (le32(data + 8) != MLC_HEADER_LEN_V1)
+		bad_field(0, "header length", le32(data + 8));
+	r.p = data + MLC_PREAMBLE_LEN;
+	r.left = len - MLC_PREAMBLE_LEN - MLC_CRC_LEN;
+	return r;
+}
+
+/* Parse and validate a serialized model; any defect raises ERRCODE_DATA_CORRUPTED */
+MlcModel *
+mlc_model_deserialize(const bytea *blob)
+{
+	MlcReader	r = open_blob(blob);
+	MlcModel   *model = palloc0(sizeof(MlcModel));
+	int64		nfeatures;
+
+	read_header(&r, model);
+	read_columns(&r, model);
+	nfeatures = count_features(model);
+	if (nfeatures != model->nfeatures)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: feature count mismatch"),
+				 errdetail("The header says %d features, but the columns produce " INT64_FORMAT ".",
+						   model->nfeatures, nfeatures),
+				 MLC_CORRUPT_HINT));
+	read_classes(&r, model);
+	read_coef(&r, model);
+	if (r.left != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: trailing bytes"),
+				 errdetail_plural("%zu byte follows the coefficients.",
+								  "%zu bytes follow the coefficients.",
+								  r.left, r.left),
+				 MLC_CORRUPT_HINT));
+	mlc_model_finalize(model);
+	return model;
+}
+
+
+/* ---------- derived fields and category lookup ---------- */
+
+/* Build the open-addressing hash table of a categorical column */
+static void
+build_category_hash(MlcColumn *col)
+{
+	uint32		size = 4;
+	uint32		mask;
+	int			j;
+
+	while (size <= (uint32) col->ncategories * 2)
+		size <<= 1;
+	mask = size - 1;
+	col->hash = palloc(sizeof(int32) * size);
+	memset(col->hash, 0xFF, sizeof(int32) * size);	/* every slot -1 */
+	col->hash_size = (int32) size;
+	for (j = 0; j < col->ncategories; j++)
+	{
+		const char *c = col->categories[j];
+		uint32		h = hash_bytes((const unsigned char *) c, (int) strlen(c)) & mask;
+
+		while (col->hash[h] != -1)
+			h = (h + 1) & mask;
+		col->hash[h] = j;
+	}
+}
+
+/* Compute out_offset/out_width, nfeatures and the category hash tables */
+void
+mlc_model_finalize(MlcModel *model)
+{
+	int64		offset = 0;
+	int			i;
+
+	for (i = 0; i < model->ncolumns; i++)
+	{
+		MlcColumn  *col = &model->columns[i];
+
+		col->hash = NULL;
+		col->hash_size = 0;
+		if (col->kind != MLC_KIND_CATEGORICAL)
+			col->out_width = 1;
+		else
+		{
+			if (col->ncategories < 0 || col->ncategories > MLC_MAX_CATEGORIES)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("too many categories in column \"%s\"", col->name),
+						 errdetail("It has %d distinct values; the limit is %d.",
+								   col->ncategories, MLC_MAX_CATEGORIES),
+						 errhint("Exclude the column from training.")));
+			if (col->encode == MLC_ENCODE_ONE_HOT)
+				col->out_width = col->ncategories;
+			else if (col->encode == MLC_ENCODE_ORDINAL)
+				col->out_width = 1;
+			else
+				elog(ERROR, "categorical column \"%s\" has encoding %d",
+					 col->name, col->encode);
+			build_category_hash(col);
+		}
+		col->out_offset = (int32) offset;
+		offset += col->out_width;
+		if (offset > MLC_MAX_FEATURES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many features after preprocessing"),
+					 errdetail("The columns up to \"%s\" already produce " INT64_FORMAT " features; the limit is %d.",
+							   col->name, offset, MLC_MAX_FEATURES),
+					 errhint("Exclude high-cardinality categorical columns or encode them as ordinal.")));
+	}
+	model->nfeatures = (int32) offset;
+}
+
+/* Does NUL-terminated c equal the len bytes at s?  Never reads past c's NUL */
+static inline bool
+category_equals(const char *c, const char *s, int len)
+{
+	int			i;
+
+	for (i = 0; i < len; i++)
+		if (c[i] != s[i] || c[i] == '\0')
+			return false;
+	return c[len] == '\0';
+}
+
+/* Index of the category equal to s[0..len), or -1; no allocation */
+int32
+mlc_category_lookup(const MlcColumn *col, const char *s, int len)
+{
+	uint32		mask;
+	uint32		h;
+	int32		idx;
+
+	if (col->hash == NULL || col->hash_size <= 0 || len < 0)
+		return -1;
+	mask = (uint32) col->hash_size - 1;
+	h = hash_bytes((const unsigned char *) s, len) & mask;
+	while ((idx = col->hash[h]) != -1)
+	{
+		if (category_equals(col->categories[idx], s, len))
+			return idx;
+		h = (h + 1) & mask;
+	}
+	return -1;
+}
+
+
+#ifndef MLC_FUZZ_STANDALONE
+
+/* ---------- SQL: model_info ---------- */
+
+PG_FUNCTION_INFO_V1(mlc_model_info);
+PG_FUNCTION_INFO_V1(mlc_fuzz_model_loader);
+
+/* SQL name of a task */
+static const char *
+task_name(int task)
+{
+	return task == MLC_TASK_REGRESSION ? "regression" : "classification";
+}
+
+/* SQL name of an algorithm */
+static const char *
+algorithm_name(int algorithm)
+{
+	switch (algorithm)
+	{
+		case MLC_ALGO_LINEAR:
+			return "linear";
+		case MLC_ALGO_RIDGE:
+			return "ridge";
+		case MLC_ALGO_LOGISTIC:
+			return "logistic";
+	}
+	return "unknown";
+}
+
+/* Build a jsonb value from JSON text */
+static Datum
+jsonb_from_text(const char *json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
+/* mlcycle.model_info(bytea): validate a stored model and summarize it */
+Datum
+mlc_model_info(PG_FUNCTION_ARGS)
+{
+	bytea	   *blob = PG_GETARG_BYTEA_PP(0);
+	MlcModel   *model = mlc_model_deserialize(blob);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "{\"format_version\": %d, \"task\": \"%s\", \"algorithm\": \"%s\", "
+					 "\"columns\": %d, \"features\": %d, \"classes\": %d}",
+					 MLC_FORMAT_VERSION, task_name(model->task),
+					 algorithm_name(model->algorithm), model->ncolumns,
+					 model->nfeatures, model->nclasses);
+	PG_RETURN_DATUM(jsonb_from_text(buf.data));
+}
+
+
+/* ---------- SQL: fuzz_model_loader ---------- */
+
+#define FUZZ_MAX_GROWTH 64
+
+/* Random integer in [lo, hi] */
+static inline uint64
+fuzz_range(pg_prng_state *rng, uint64 lo, uint64 hi)
+{
+	return pg_prng_uint64_range(rng, lo, hi);
+}
+
+/* Apply one random mutation to buf[0..*len), growing it by at most 8 bytes */
+static void
+fuzz_mutate_once(pg_prng_state *rng, uint8 *buf, Size *len, Size cap)
+{
+	static const uint32 nasty32[] = {
+		0xFFFFFFFF, 0x80000000, 0x7FFFFFFF, 0xFFFFFFFE, 0x00010001,
+		0x00100000, MLC_MAX_FEATURES + 1, MLC_MAX_CATEGORIES + 1, 0
+	};
+	static const uint64 nasty64[] = {
+		UINT64CONST(0x7FF0000000000000),	/* +Inf */
+		UINT64CONST(0x7FF8000000000000),	/* NaN */
+		UINT64CONST(0x0000000000000000),	/* 0.0 */
+		UINT64CONST(0x8000000000000000),	/* -0.0 */
+	};
+	Size		n = *len;
+	Size		pos;
+	Size		k;
+	Size		i;
+	uint64		v;
+
+	switch (fuzz_range(rng, 0, 6))
+	{
+		case 0:					/* flip one bit */
+			if (n > 0)
+				buf[fuzz_range(rng, 0, n - 1)] ^= (uint8) (1 << fuzz_range(rng, 0, 7));
+			break;
+		case 1:					/* set a byte to 0, 0xFF or a random value */
+			if (n > 0)
+			{
+				uint8		vals[3] = {0, 0xFF, (uint8) pg_prng_uint32(rng)};
+
+				buf[fuzz_range(rng, 0, n - 1)] = vals[fuzz_range(rng, 0, 2)];
+			}
+			break;
+		case 2:					/* truncate */
+			if (n > 0)
+				*len = fuzz_range(rng, 0, n - 1);
+			break;
+		case 3:					/* insert 1-8 random bytes */
+			k = fuzz_range(rng, 1, 8);
+			if (n + k > cap)
+				break;
+			pos = fuzz_range(rng, 0, n);
+			memmove(buf + pos + k, buf + pos, n - pos);
+			for (i = 0; i < k; i++)
+				buf[pos + i] = (uint8) pg_prng_uint32(rng);
+			*len = n + k;
+			break;
+		case 4:					/* delete 1-8 bytes */
+			if (n == 0)
+				break;
+			pos = fuzz_range(rng, 0, n - 1);
+			k = Min(fuzz_range(rng, 1, 8), n - pos);
+			memmove(buf + pos, buf + pos + k, n - pos - k);
+			*len = n - k;
+			break;
+		case 5:					/* overwrite a 4-byte field with a huge or negative value */
+			if (n < 4)
+				break;
+			pos = fuzz_range(rng, 0, n - 4);
+			v = nasty32[fuzz_range(rng, 0, lengthof(nasty32) - 1)];
+			for (k = 0; k < 4; k++)
+				buf[pos + k] = (uint8) (v >> (8 * k));
+			break;
+		default:				/* overwrite an 8-byte field with Inf, NaN or zero */
+			if (n < 8)
+				break;
+			pos = fuzz_range(rng, 0, n - 8);
+			v = nasty64[fuzz_range(rng, 0, lengthof(nasty64) - 1)];
+			for (k = 0; k < 8; k++)
+				buf[pos + k] = (uint8) (v >> (8 * k));
+			break;
+	}
+}
+
+/* A mutated copy of the model: 1-3 mutations, CRC recomputed half the time */
+static bytea *
+fuzz_mutant(pg_prng_state *rng, const uint8 *src, Size srclen)
+{
+	Size		cap = srclen + FUZZ_MAX_GROWTH;
+	bytea	   *out = palloc(VARHDRSZ + cap);
+	uint8	   *buf = (uint8 *) VARDATA(out);
+	Size		len = srclen;
+	int			nmut = (int) fuzz_range(rng, 1, 3);
+	int			i;
+
+	memcpy(buf, src, srclen);
+	for (i = 0; i < nmut; i++)
+		fuzz_mutate_once(rng, buf, &len, cap);
+	SET_VARSIZE(out, VARHDRSZ + len);
+	if (pg_prng_bool(rng))
+		mlc_model_reseal(out);
+	return out;
+}
+
+/* An accepted model must serialize back to exactly the same bytes */
+static void
+fuzz_check_roundtrip(const bytea *blob, const MlcModel *model)
+{
+	bytea	   *again = mlc_model_serialize(model);
+
+	if (VARSIZE_ANY_EXHDR(again) != VARSIZE_ANY_EXHDR(blob) ||
+		memcmp(VARDATA_ANY(again), VARDATA_ANY(blob), VARSIZE_ANY_EXHDR(blob)) != 0)
+		elog(ERROR, "model round trip changed the serialized bytes");
+}
+
+/*
+ * Try to load one blob inside a subtransaction.  Returns true when accepted,
+ * false when rejected as corrupted; any other error is re-thrown.
+ */
+static bool
+fuzz_try_load(bytea *blob, MemoryContext itercxt)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool accepted = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(itercxt);
+	PG_TRY();
+	{
+		fuzz_check_roundtrip(blob, mlc_model_deserialize(blob));
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		accepted = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode != ERRCODE_DATA_CORRUPTED)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return accepted;
+}
+
+/* mlcycle.fuzz_model_loader(model, iterations, seed): load mutated copies, count outcomes */
+Datum
+mlc_fuzz_model_loader(PG_FUNCTION_ARGS)
+{
+	bytea	   *model = PG_GETARG_BYTEA_PP(0);
+	int32		iterations = PG_GETARG_INT32(1);
+	int32		seed = PG_GETARG_INT32(2);
+	const uint8 *src = (const uint8 *) VARDATA_ANY(model);
+	Size		srclen = VARSIZE_ANY_EXHDR(model);
+	MemoryContext itercxt;
+	pg_prng_state rng;
+	int64		accepted = 0;
+	int64		rejected = 0;
+	int32		i;
+	char		json[128];
+
+	if (iterations < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("iterations must not be negative")));
+	if (srclen > MaxAllocSize - VARHDRSZ - FUZZ_MAX_GROWTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model is too large to fuzz")));
+	pg_prng_seed(&rng, (uint64) (int64) seed);
+	itercxt = AllocSetContextCreate(CurrentMemoryContext, "mlcycle fuzz iteration",
+									ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < iterations; i++)
+	{
+		MemoryContext old;
+		bytea	   *mutant;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(itercxt);
+		old = MemoryContextSwitchTo(itercxt);
+		mutant = fuzz_mutant(&rng, src, srclen);
+		MemoryContextSwitchTo(old);
+		if (fuzz_try_load(mutant, itercxt))
+			accepted++;
+		else
+			rejected++;
+	}
+	MemoryContextDelete(itercxt);
+	snprintf(json, sizeof(json),
+			 "{\"iterations\": %d, \"accepted\": " INT64_FORMAT ", \"rejected\": " INT64_FORMAT "}",
+			 iterations, accepted, rejected);
+	PG_RETURN_DATUM(jsonb_from_text(json));
+}
+
+#endif							/* !MLC_FUZZ_STANDALONE */

@@ -1,0 +1,348 @@
+/*
+ * predict.c
+ *	  Scoring inside queries: ml_predict (row or float8[]), ml_predict_class
+ *	  and ml_predict_proba.  The deployed model and the mapping from the row's
+ *	  columns to the model's are resolved once per query (fn_extra); each row
+ *	  then costs a deform, the stored preprocessing and a dot product.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "catalog.h"
+#include "ingest.h"
+#include "predict.h"
+#include "preprocess.h"
+
+PG_FUNCTION_INFO_V1(ml_predict_row);
+PG_FUNCTION_INFO_V1(ml_predict_array);
+PG_FUNCTION_INFO_V1(ml_predict_class);
+PG_FUNCTION_INFO_V1(ml_predict_proba);
+
+/* Per-query state kept in fn_extra */
+typedef struct MlcPredictState
+{
+	char	   *project;
+	int			project_len;
+	MlcCachedModel *cm;
+	/* mapping of the row type to the model's columns */
+	Oid			tuptype;
+	int32		tuptypmod;
+	TupleDesc	tupdesc;
+	int		   *attmap;			/* model column -> attribute index */
+	Oid		   *atttypes;		/* base type of each mapped attribute */
+	Datum	   *values;
+	bool	   *nulls;
+	double	   *x;				/* preprocessed features */
+	double	   *out;			/* prediction: 1 or nclasses values */
+} MlcPredictState;
+
+/* Predict from a preprocessed feature vector x */
+void
+mlc_predict_features(const MlcModel *m, const double *x, double *out)
+{
+	int			p = m->nfeatures;
+
+	if (m->task == MLC_TASK_REGRESSION || m->nclasses == 2)
+	{
+		double		s = m->coef[p];
+
+		for (int j = 0; j < p; j++)
+			s += m->coef[j] * x[j];
+		if (m->task == MLC_TASK_REGRESSION)
+			out[0] = s;
+		else
+		{
+			double		pos = 1.0 / (1.0 + exp(-s));
+
+			out[m->positive_class] = pos;
+			out[1 - m->positive_class] = 1.0 - pos;
+		}
+		return;
+	}
+	else
+	{
+		/* multinomial: softmax of one score per class */
+		double		mx = -INFINITY,
+					sum = 0;
+
+		for (int k = 0; k < m->nclasses; k++)
+		{
+			const double *w = m->coef + k * (p + 1);
+			double		s = w[p];
+
+			for (int j = 0; j < p; j++)
+				s += w[j] * x[j];
+			out[k] = s;
+			mx = Max(mx, s);
+		}
+		for (int k = 0; k < m->nclasses; k++)
+		{
+			out[k] = exp(out[k] - mx);
+			sum += out[k];
+		}
+		for (int k = 0; k < m->nclasses; k++)
+			out[k] /= sum;
+	}
+}
+
+/* The query's state, with the deployed model of project resolved */
+static MlcPredictState *
+mlc_predict_state(FunctionCallInfo fcinfo)
+{
+	MlcPredictState *st = (MlcPredictState *) fcinfo->flinfo->fn_extra;
+	text	   *project = PG_GETARG_TEXT_PP(0);
+	int			len = VARSIZE_ANY_EXHDR(project);
+
+	if (st != NULL && st->project_len == len &&
+		memcmp(st->project, VARDATA_ANY(project), len) == 0)
+		return st;
+	if (st == NULL)
+		st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(MlcPredictState));
+	st->project = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, text_to_cstring(project));
+	st->project_len = len;
+	st->cm = mlc_deployed_model(st->project, fcinfo->flinfo->fn_mcxt);
+	st->tuptype = InvalidOid;
+	st->out = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+								 sizeof(double) * Max(st->cm->model->nclasses, 1));
+	st->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+							   sizeof(double) * Max(st->cm->model->nfeatures, 1));
+	fcinfo->flinfo->fn_extra = st;
+	return st;
+}
+
+/* Map the row type's columns to the model's columns by name, once per row type */
+static void
+mlc_map_row_type(MlcPredictState *st, HeapTupleHeader td, MemoryContext cxt)
+{
+	const MlcModel *m = st->cm->model;
+	Oid			tuptype = HeapTupleHeaderGetTypeId(td);
+	int32		tuptypmod = HeapTupleHeaderGetTypMod(td);
+	TupleDesc	desc;
+	MemoryContext old;
+
+	if (tuptype == st->tuptype && tuptypmod == st->tuptypmod && OidIsValid(st->tuptype))
+		return;
+	old = MemoryContextSwitchTo(cxt);
+	desc = lookup_rowtype_tupdesc_copy(tuptype, tuptypmod);
+	st->attmap = palloc(sizeof(int) * m->ncolumns);
+	st->atttypes = palloc(sizeof(Oid) * m->ncolumns);
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		const MlcColumn *c = &m->columns[j];
+		int			a;
+		uint8		kind;
+
+		for (a = 0; a < desc->natts; a++)
+			if (!TupleDescAttr(desc, a)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, a)->attname), c->name) == 0)
+				break;
+		if (a == desc->natts)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the row has no column \"%s\", a feature of project \"%s\"", c->name, st->project),
+					 errhint("Pass a row with every feature column the model was trained on; extra columns are ignored.")));
+		kind = mlc_type_kind(TupleDescAttr(desc, a)->atttypid);
+		if ((kind == MLC_KIND_CATEGORICAL) != (c->kind == MLC_KIND_CATEGORICAL) || kind == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of the row has type %s, and the model expects a %s value",
+							c->name, format_type_be(TupleDescAttr(desc, a)->atttypid), mlc_kind_name(c->kind)),
+					 errhint("Cast the column to the type it had when the model was trained.")));
+		st->attmap[j] = a;
+		st->atttypes[j] = getBaseType(TupleDescAttr(desc, a)->atttypid);
+	}
+	st->values = palloc(sizeof(Datum) * desc->natts);
+	st->nulls = palloc(sizeof(bool) * desc->natts);
+	st->tupdesc = desc;
+	st->tuptype = tuptype;
+	st->tuptypmod = tuptypmod;
+	MemoryContextSwitchTo(old);
+}
+
+/* Error for a NaN or infinite input value */
+static void
+mlc_nonfinite_input(const MlcColumn *c)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("column \"%s\" is NaN or Infinity", c->name),
+			 errhint("Pass NULL instead (it is imputed as in training), or filter the row out.")));
+}
+
+/* Preprocess the composite row into st->x and predict into st->out */
+static MlcPredictState *
+mlc_predict_composite(FunctionCallInfo fcinfo)
+{
+	MlcPredictState *st = mlc_predict_state(fcinfo);
+	HeapTupleHeader td = PG_GETARG_HEAPTUPLEHEADER(1);
+	const MlcModel *m = st->cm->model;
+	HeapTupleData tuple;
+
+	mlc_map_row_type(st, td, fcinfo->flinfo->fn_mcxt);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = td;
+	heap_deform_tuple(&tuple, st->tupdesc, st->values, st->nulls);
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		const MlcColumn *c = &m->columns[j];
+		int			a = st->attmap[j];
+
+		if (c->kind == MLC_KIND_CATEGORICAL)
+		{
+			int32		idx = -1;
+
+			if (!st->nulls[a])
+			{
+				char		buf[NAMEDATALEN * 4];
+				int			len;
+				const char *s = mlc_datum_to_text(st->values[a], st->atttypes[j], &len, buf, sizeof(buf));
+
+				idx = mlc_category_lookup(c, s, len);
+			}
+			mlc_emit_category(c, idx, st->nulls[a], st->x);
+		}
+		else
+		{
+			double		v = NAN;
+
+			if (!st->nulls[a])
+			{
+				v = mlc_datum_to_double(st->values[a], st->atttypes[j], c->kind);
+				if (!isfinite(v))
+					mlc_nonfinite_input(c);
+			}
+			mlc_emit_numeric(c, v, st->x);
+		}
+	}
+	mlc_predict_features(m, st->x, st->out);
+	return st;
+}
+
+/* Error for ml_predict on a multiclass model */
+static void
+mlc_check_single_output(const MlcPredictState *st)
+{
+	if (st->cm->model->task == MLC_TASK_CLASSIFICATION && st->cm->model->nclasses > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("project \"%s\" is a multiclass classifier with %d classes; ml_predict returns one number",
+						st->project, st->cm->model->nclasses),
+				 errhint("Use ml_predict_class for the label or ml_predict_proba for the probabilities, ordered as ml_classes('%s').",
+						 st->project)));
+}
+
+/* The single output: regression value or binary positive-class probability */
+static double
+mlc_single_output(const MlcPredictState *st)
+{
+	const MlcModel *m = st->cm->model;
+
+	return m->task == MLC_TASK_REGRESSION ? st->out[0] : st->out[m->positive_class];
+}
+
+/* Error for a classification-only function on a regression model */
+static void
+mlc_check_classifier(const MlcPredictState *st, const char *fn)
+{
+	if (st->cm->model->task != MLC_TASK_CLASSIFICATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s needs a classification model, and project \"%s\" does regression", fn, st->project),
+				 errhint("Use ml_predict for the predicted value.")));
+}
+
+/* ml_predict(project, row): regression value or positive-class probability */
+Datum
+ml_predict_row(PG_FUNCTION_ARGS)
+{
+	MlcPredictState *st = mlc_predict_composite(fcinfo);
+
+	mlc_check_single_output(st);
+	PG_RETURN_FLOAT8(mlc_single_output(st));
+}
+
+/* ml_predict(project, float8[]): numeric features in training order */
+Datum
+ml_predict_array(PG_FUNCTION_ARGS)
+{
+	MlcPredictState *st = mlc_predict_state(fcinfo);
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+	const MlcModel *m = st->cm->model;
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+
+	mlc_check_single_output(st);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("features must be a one-dimensional array")));
+	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &enulls, &n);
+	if (n != m->ncolumns)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("project \"%s\" has %d features, and the array has %d values", st->project, m->ncolumns, n),
+				 errhint("Pass the feature values in training order, as in the features of mlcycle.models, or pass the row.")));
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		const MlcColumn *c = &m->columns[j];
+		double		v = enulls[j] ? NAN : DatumGetFloat8(elems[j]);
+
+		if (c->kind == MLC_KIND_CATEGORICAL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("feature \"%s\" of project \"%s\" is text and cannot come from a float8 array", c->name, st->project),
+					 errhint("Pass the whole row: ml_predict('%s', t) FROM my_table t.", st->project)));
+		if (!enulls[j] && !isfinite(v))
+			mlc_nonfinite_input(c);
+		mlc_emit_numeric(c, v, st->x);
+	}
+	mlc_predict_features(m, st->x, st->out);
+	pfree(elems);
+	pfree(enulls);
+	PG_RETURN_FLOAT8(mlc_single_output(st));
+}
+
+/* ml_predict_class(project, row): the most probable label */
+Datum
+ml_predict_class(PG_FUNCTION_ARGS)
+{
+	MlcPredictState *st = mlc_predict_composite(fcinfo);
+	const MlcModel *m = st->cm->model;
+	int			best = 0;
+
+	mlc_check_classifier(st, "ml_predict_class");
+	if (m->nclasses == 2)
+		best = st->out[m->positive_class] > 0.5 ? m->positive_class : 1 - m->positive_class;
+	else
+		for (int k = 1; k < m->nclasses; k++)
+			if (st->out[k] > st->out[best])
+				best = k;
+	PG_RETURN_TEXT_P(cstring_to_text(m->classes[best]));
+}
+
+/* ml_predict_proba(project, row): probabilities in ml_classes order */
+Datum
+ml_predict_proba(PG_FUNCTION_ARGS)
+{
+	MlcPredictState *st = mlc_predict_composite(fcinfo);
+	const MlcModel *m = st->cm->model;
+	Datum	   *d;
+
+	mlc_check_classifier(st, "ml_predict_proba");
+	d = palloc(sizeof(Datum) * m->nclasses);
+	for (int k = 0; k < m->nclasses; k++)
+		d[k] = Float8GetDatum(st->out[k]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, m->nclasses, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}

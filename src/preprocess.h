@@ -1,0 +1,79 @@
+/*
+ * preprocess.h
+ *	  The preprocessing pipeline: parsing the preprocess spec, fitting
+ *	  imputation, scaling and encoding on training rows, and applying the
+ *	  fitted steps to a dataset or to one row at prediction time.
+ */
+#ifndef MLCYCLE_PREPROCESS_H
+#define MLCYCLE_PREPROCESS_H
+
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/jsonb.h"
+
+#include "ingest.h"
+#include "model.h"
+
+/*
+ * Fit the pipeline on the given training rows of ds.  Returns a model with
+ * its columns fitted and finalized (no learner parameters yet) and sets
+ * *resolved to the settings actually used, as JSON text.
+ */
+extern MlcModel *mlc_preprocess_fit(MlcDataset *ds, const int64 *rows, int64 nrows,
+									Jsonb *spec, char **resolved);
+
+/* Apply the fitted pipeline to rows of ds: a new nrows x nfeatures matrix */
+extern double *mlc_preprocess_transform(const MlcModel *m, MlcDataset *ds,
+										const int64 *rows, int64 nrows);
+
+/* Feature names after preprocessing: column, or column=category for one-hot */
+extern char **mlc_feature_names(const MlcModel *m);
+
+/* Readable name of a kind, impute, scale or encode code */
+extern const char *mlc_kind_name(uint8 kind);
+
+/* Raise the error for a feature with no values in all rows or in the training rows */
+extern void mlc_all_null_error(const char *name, bool all_rows) pg_attribute_noreturn();
+
+/* Raise the error for a NULL in a column whose imputation is 'error' */
+extern void mlc_null_not_allowed(const MlcColumn *c) pg_attribute_noreturn();
+
+/* One numeric-kind value (NaN means NULL) into its feature */
+static inline void
+mlc_emit_numeric(const MlcColumn *c, double v, double *out)
+{
+	if (isnan(v))
+	{
+		if (c->impute == MLC_IMPUTE_ERROR)
+			mlc_null_not_allowed(c);
+		v = c->fill;
+	}
+	out[c->out_offset] = (v - c->center) / c->scale_by;
+}
+
+/* One categorical value (category index, -1 unseen; isnull for NULL) into its features */
+static inline void
+mlc_emit_category(const MlcColumn *c, int32 idx, bool isnull, double *out)
+{
+	if (isnull)
+	{
+		if (c->impute == MLC_IMPUTE_ERROR)
+			mlc_null_not_allowed(c);
+		idx = c->fill_index;
+	}
+	if (c->encode == MLC_ENCODE_ONE_HOT)
+	{
+		double	   *o = out + c->out_offset;
+
+		for (int k = 0; k < c->out_width; k++)
+			o[k] = 0.0;
+		if (idx >= 0)
+			o[idx] = 1.0;
+	}
+	else
+		out[c->out_offset] = ((double) idx - c->center) / c->scale_by;
+}
+
+#endif							/* MLCYCLE_PREPROCESS_H */

@@ -1,0 +1,43 @@
+-- Scoring inside queries, model inspection, and the trigger that tells every
+-- backend to drop its cached deployed models when deployments change.
+
+CREATE FUNCTION mlcycle.mlcycle_deployments_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'mlcycle_deployments_changed'
+	LANGUAGE C;
+COMMENT ON FUNCTION mlcycle.mlcycle_deployments_changed()
+	IS 'Internal: invalidates the per-backend caches of deployed models.';
+
+CREATE TRIGGER deployments_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mlcycle.deployments
+	FOR EACH STATEMENT EXECUTE FUNCTION mlcycle.mlcycle_deployments_changed();
+
+CREATE FUNCTION ml_predict(project text, "row" anyelement) RETURNS float8
+	AS 'MODULE_PATHNAME', 'ml_predict_row'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_predict(text, anyelement)
+	IS 'Scores a row with the deployed model of project: the value (regression) or the probability of the positive class (binary classification).';
+
+CREATE FUNCTION ml_predict(project text, features float8[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'ml_predict_array'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_predict(text, float8[])
+	IS 'Scores numeric features given in training order with the deployed model of project.';
+
+CREATE FUNCTION ml_predict_class(project text, "row" anyelement) RETURNS text
+	AS 'MODULE_PATHNAME', 'ml_predict_class'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_predict_class(text, anyelement)
+	IS 'The label the deployed classifier of project predicts for a row, as it was in the data.';
+
+CREATE FUNCTION ml_predict_proba(project text, "row" anyelement) RETURNS float8[]
+	AS 'MODULE_PATHNAME', 'ml_predict_proba'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_predict_proba(text, anyelement)
+	IS 'Class probabilities for a row from the deployed classifier of project, ordered as ml_classes(project).';
+
+CREATE FUNCTION ml_coefficients(project text, model_id bigint DEFAULT NULL)
+	RETURNS TABLE (feature text, class text, coefficient float8)
+	AS 'MODULE_PATHNAME', 'ml_coefficients'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml_coefficients(text, bigint)
+	IS 'Coefficients of a linear model of project (the latest when model_id is NULL), per preprocessed feature and class; the intercept is the feature (intercept).';

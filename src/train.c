@@ -1,0 +1,828 @@
+/*
+ * train.c
+ *	  ml_train: validates the options, reads the relation, splits the rows,
+ *	  fits preprocessing and the learner, computes metrics, stores the model
+ *	  in the catalog and deploys it by the chosen strategy, all in one
+ *	  transaction so an error leaves nothing behind.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "ingest.h"
+#include "jsonutil.h"
+#include "learners.h"
+#include "metrics.h"
+#include "mlcycle.h"
+#include "model.h"
+#include "predict.h"
+#include "preprocess.h"
+
+PG_FUNCTION_INFO_V1(ml_train);
+
+static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", NULL};
+static const char *const task_names[] = {"regression", "classification", NULL};
+static const char *const split_names[] = {"random", "stratified", NULL};
+static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
+
+/* Everything one training run decides and produces */
+typedef struct MlcTrainRun
+{
+	char	   *project;
+	char	   *relation;
+	char	   *target;
+	int			algorithm;		/* MLC_ALGO_* once resolved */
+	int			task;			/* MLC_TASK_* */
+	Jsonb	   *hyperparams;
+	Jsonb	   *preprocess;
+	ArrayType  *exclude;
+	double		test_size;
+	bool		stratified;
+	int			seed;
+	const char *deploy;
+
+	/* learner settings, resolved */
+	double		alpha;
+	double		C;
+	bool		balanced;
+	int			max_iter;
+	double		tol;
+	char	   *positive_label;
+	char	   *hyperparams_json;
+
+	MlcDataset *ds;
+	int32	   *y;				/* classification: class index per dataset row */
+	int64	   *train_rows;
+	int64		ntrain;
+	int64	   *test_rows;
+	int64		ntest;
+	MlcModel   *model;
+	char	   *preprocess_json;
+	StringInfoData metrics;
+	StringInfoData timings;
+	double		started;
+	double		phase_started;
+	int			iterations;
+} MlcTrainRun;
+
+/* Milliseconds since the current phase began; starts the next phase */
+static double
+mlc_phase_ms(MlcTrainRun *run, const char *phase)
+{
+	double		now = mlc_now_ms();
+	double		ms = now - run->phase_started;
+
+	appendStringInfo(&run->timings, "%s\"%s_ms\": %.3f", run->timings.len > 1 ? ", " : "",
+					 phase, ms);
+	run->phase_started = now;
+	return ms;
+}
+
+/* Text argument that must not be NULL */
+static char *
+mlc_text_arg(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/* Parse the hyperparameters valid for the chosen algorithm */
+static void
+mlc_parse_hyperparams(MlcTrainRun *run)
+{
+	static const char *const linear_keys[] = {"positive_class", NULL};
+	static const char *const ridge_keys[] = {"alpha", "positive_class", NULL};
+	static const char *const logistic_keys[] = {"C", "class_weight", "max_iter", "tol", "positive_class", NULL};
+	const char *const *keys = run->algorithm == MLC_ALGO_RIDGE ? ridge_keys :
+		run->algorithm == MLC_ALGO_LOGISTIC ? logistic_keys : linear_keys;
+	List	   *pairs = mlc_jsonb_pairs(run->hyperparams, "hyperparams");
+	ListCell   *lc;
+	StringInfoData out;
+
+	run->alpha = 1.0;
+	run->C = 1.0;
+	run->max_iter = 1000;
+	run->tol = 1e-8;
+	foreach(lc, pairs)
+	{
+		MlcJsonPair *p = lfirst(lc);
+		const char *key = keys[mlc_choose(p->key, keys, psprintf("hyperparameter for %s",
+																algorithm_names[run->algorithm]))];
+
+		if (strcmp(key, "positive_class") == 0)
+			run->positive_label = p->value.type == jbvString ? mlc_json_string(p, "hyperparameter") :
+				DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(p->value.val.numeric)));
+		else if (strcmp(key, "class_weight") == 0)
+		{
+			if (p->value.type == jbvNull)
+				continue;
+			mlc_choose(mlc_json_string(p, "hyperparameter"), (const char *const[]) {"balanced", NULL},
+					   "class_weight");
+			run->balanced = true;
+		}
+		else
+		{
+			double		v = mlc_json_number(p, "hyperparameter");
+
+			if (strcmp(key, "alpha") == 0 && v >= 0)
+				run->alpha = v;
+			else if (strcmp(key, "C") == 0 && v > 0)
+				run->C = v;
+			else if (strcmp(key, "max_iter") == 0 && v >= 1 && v <= 1000000)
+				run->max_iter = (int) v;
+			else if (strcmp(key, "tol") == 0 && v > 0)
+				run->tol = v;
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"%s\" is out of range: %g", key, v),
+						 errhint("alpha must be >= 0, C and tol > 0, max_iter between 1 and 1000000.")));
+		}
+	}
+	initStringInfo(&out);
+	if (run->algorithm == MLC_ALGO_RIDGE)
+		appendStringInfo(&out, "{\"alpha\": %.17g", run->alpha);
+	else if (run->algorithm == MLC_ALGO_LOGISTIC)
+		appendStringInfo(&out, "{\"C\": %.17g, \"class_weight\": %s, \"max_iter\": %d, \"tol\": %.17g",
+						 run->C, run->balanced ? "\"balanced\"" : "null", run->max_iter, run->tol);
+	else
+		appendStringInfoString(&out, "{");
+	if (run->positive_label)
+	{
+		appendStringInfoString(&out, out.len > 1 ? ", \"positive_class\": " : "\"positive_class\": ");
+		escape_json(&out, run->positive_label);
+	}
+	appendStringInfoChar(&out, '}');
+	run->hyperparams_json = out.data;
+}
+
+/* Read and check the arguments of ml_train */
+static void
+mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
+{
+	char	   *algorithm;
+
+	run->project = mlc_text_arg(fcinfo, 0, "project");
+	run->relation = mlc_text_arg(fcinfo, 1, "relation");
+	run->target = mlc_text_arg(fcinfo, 2, "target");
+	algorithm = PG_ARGISNULL(3) ? "auto" : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	run->hyperparams = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
+	run->preprocess = PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5);
+	run->exclude = PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6);
+	run->task = PG_ARGISNULL(7) ? 0 :
+		mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(7)), task_names, "task") + 1;
+	run->test_size = PG_ARGISNULL(8) ? 0.25 : PG_GETARG_FLOAT8(8);
+	run->stratified = PG_ARGISNULL(9) ? false :
+		mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(9)), split_names, "split") == 1;
+	run->seed = PG_ARGISNULL(10) ? 42 : PG_GETARG_INT32(10);
+	run->deploy = PG_ARGISNULL(11) ? "best_score" :
+		deploy_names[mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(11)), deploy_names,
+								"deploy strategy")];
+
+	if (strlen(run->project) == 0 || strlen(run->project) > 200)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("project name must have between 1 and 200 characters")));
+	if (!(run->test_size >= 0.0 && run->test_size < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("test_size must be at least 0 and less than 1"),
+				 errhint("Use 0.25 to hold out a quarter of the rows, or 0 to evaluate on the training rows.")));
+	if (run->exclude && ARR_NDIM(run->exclude) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("exclude must be a one-dimensional array of column names")));
+	run->algorithm = mlc_choose(algorithm, algorithm_names, "algorithm");
+}
+
+/* Infer or check the task against the target's kind, and resolve 'auto' */
+static void
+mlc_resolve_task(MlcTrainRun *run, Oid relid)
+{
+	AttrNumber	attnum = get_attnum(relid, run->target);
+	uint8		kind;
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("target column \"%s\" does not exist in %s", run->target, run->relation),
+				 errhint("Pass the name of the column to predict, exactly as it is spelled in the relation.")));
+	kind = mlc_type_kind(get_atttype(relid, attnum));
+	if (run->task == 0)
+		run->task = (kind == MLC_KIND_NUMERIC || kind == MLC_KIND_TEMPORAL) ?
+			MLC_TASK_REGRESSION : MLC_TASK_CLASSIFICATION;
+	if (run->task == MLC_TASK_REGRESSION && kind == MLC_KIND_CATEGORICAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("regression needs a numeric target, and \"%s\" is text", run->target),
+				 errhint("Use task => 'classification', or cast the target to a number in a view.")));
+	if (run->algorithm == 0)
+		run->algorithm = run->task == MLC_TASK_REGRESSION ? MLC_ALGO_LINEAR : MLC_ALGO_LOGISTIC;
+	if (run->task == MLC_TASK_CLASSIFICATION && run->algorithm != MLC_ALGO_LOGISTIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"%s\" does not do classification", algorithm_names[run->algorithm]),
+				 errhint("Use algorithm => 'logistic' or 'auto' for a classification target.")));
+	if (run->task == MLC_TASK_REGRESSION && run->algorithm == MLC_ALGO_LOGISTIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"logistic\" does not do regression"),
+				 errhint("Use algorithm => 'linear' or 'ridge', or task => 'classification' for a label target.")));
+	if (run->stratified && run->task != MLC_TASK_CLASSIFICATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("split 'stratified' needs a classification task"),
+				 errhint("Use split => 'random' for regression.")));
+}
+
+/* Sort context for class labels: numerically for numeric targets */
+static bool mlc_sort_numeric;
+static char **mlc_sort_labels;
+
+static int
+mlc_cmp_label(const void *a, const void *b)
+{
+	const char *x = mlc_sort_labels[*(const int32 *) a];
+	const char *y = mlc_sort_labels[*(const int32 *) b];
+
+	if (mlc_sort_numeric)
+	{
+		double		dx = strtod(x, NULL),
+					dy = strtod(y, NULL);
+
+		if (dx != dy)
+			return dx < dy ? -1 : 1;
+	}
+	return strcmp(x, y);
+}
+
+/* True when a label reads as the positive one: true, 1, yes, y, t or pos */
+static bool
+mlc_label_reads_true(const char *s)
+{
+	static const char *const yes[] = {"true", "1", "yes", "y", "t", "pos", NULL};
+
+	for (int i = 0; yes[i]; i++)
+		if (pg_strcasecmp(s, yes[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Sort the class labels, pick the positive class and code y by class index */
+static void
+mlc_prepare_classes(MlcTrainRun *run, MlcModel *m)
+{
+	MlcRawColumn *t = &run->ds->target;
+	int32		K = t->ndict;
+	int32	   *order = palloc(sizeof(int32) * K);
+	int32	   *rank = palloc(sizeof(int32) * K);
+	int			ntrue = 0;
+
+	if (K < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target column \"%s\" has only one class: \"%s\"", run->target, t->dict[0]),
+				 errhint("Classification needs at least two distinct target values.")));
+	if (K > MLC_MAX_CLASSES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("target column \"%s\" has %d classes, more than %d", run->target, K, MLC_MAX_CLASSES),
+				 errhint("Is it a regression target? Use task => 'regression' for numeric targets.")));
+	for (int32 k = 0; k < K; k++)
+		order[k] = k;
+	mlc_sort_numeric = (t->kind == MLC_KIND_NUMERIC);
+	mlc_sort_labels = t->dict;
+	qsort(order, K, sizeof(int32), mlc_cmp_label);
+	m->nclasses = K;
+	m->classes = palloc(sizeof(char *) * K);
+	for (int32 k = 0; k < K; k++)
+	{
+		m->classes[k] = pstrdup(t->dict[order[k]]);
+		rank[order[k]] = k;
+	}
+	run->y = palloc(sizeof(int32) * run->ds->nrows);
+	for (int64 i = 0; i < run->ds->nrows; i++)
+		run->y[i] = rank[t->codes[i]];
+
+	m->positive_class = -1;
+	if (K == 2)
+	{
+		if (run->positive_label)
+		{
+			for (int32 k = 0; k < K; k++)
+				if (strcmp(m->classes[k], run->positive_label) == 0)
+					m->positive_class = k;
+			if (m->positive_class < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("positive_class \"%s\" is not a label of \"%s\"", run->positive_label, run->target),
+						 errhint("The labels are \"%s\" and \"%s\".", m->classes[0], m->classes[1])));
+		}
+		else
+		{
+			for (int32 k = 0; k < K; k++)
+				if (mlc_label_reads_true(m->classes[k]))
+				{
+					ntrue++;
+					m->positive_class = k;
+				}
+			if (ntrue != 1)
+				m->positive_class = 1;
+		}
+	}
+	else if (run->positive_label)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("positive_class applies to binary classification, and \"%s\" has %d classes",
+						run->target, K)));
+}
+
+/* Fisher-Yates shuffle of idx[0..n) */
+static void
+mlc_shuffle(int64 *idx, int64 n, pg_prng_state *rng)
+{
+	for (int64 i = n - 1; i > 0; i--)
+	{
+		int64		j = (int64) pg_prng_uint64_range(rng, 0, (uint64) i);
+		int64		t = idx[i];
+
+		idx[i] = idx[j];
+		idx[j] = t;
+	}
+}
+
+static int
+mlc_cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Split the rows into training and test rows, seeded, random or stratified */
+static void
+mlc_split(MlcTrainRun *run)
+{
+	int64		n = run->ds->nrows;
+	int64	   *perm = palloc(sizeof(int64) * n);
+	bool	   *is_test = palloc0(sizeof(bool) * n);
+	pg_prng_state rng;
+
+	pg_prng_seed(&rng, (uint64) (uint32) run->seed);
+	for (int64 i = 0; i < n; i++)
+		perm[i] = i;
+	mlc_shuffle(perm, n, &rng);
+	if (run->test_size > 0 && !run->stratified)
+	{
+		int64		ntest = (int64) ceil(run->test_size * (double) n);
+
+		for (int64 i = 0; i < ntest; i++)
+			is_test[perm[i]] = true;
+	}
+	else if (run->test_size > 0)
+	{
+		/* per class, in shuffled order: the first ceil(test_size * count) rows */
+		int32		K = run->model->nclasses;
+		int64	   *count = palloc0(sizeof(int64) * K);
+		int64	   *taken = palloc0(sizeof(int64) * K);
+
+		for (int64 i = 0; i < n; i++)
+			count[run->y[i]]++;
+		for (int64 i = 0; i < n; i++)
+		{
+			int32		c = run->y[perm[i]];
+
+			if (taken[c] < (int64) ceil(run->test_size * (double) count[c]))
+			{
+				is_test[perm[i]] = true;
+				taken[c]++;
+			}
+		}
+	}
+	run->train_rows = palloc(sizeof(int64) * n);
+	run->test_rows = palloc(sizeof(int64) * n);
+	run->ntrain = run->ntest = 0;
+	for (int64 i = 0; i < n; i++)
+	{
+		if (is_test[i])
+			run->test_rows[run->ntest++] = i;
+		else
+			run->train_rows[run->ntrain++] = i;
+	}
+	qsort(run->train_rows, run->ntrain, sizeof(int64), mlc_cmp_int64);
+	if (run->ntrain < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("only " INT64_FORMAT " training rows after the split", run->ntrain),
+				 errhint("Train on more rows or lower test_size.")));
+	pfree(perm);
+	pfree(is_test);
+}
+
+/* Check the data as read: rows present, features not entirely NULL */
+static void
+mlc_check_dataset(MlcTrainRun *run)
+{
+	MlcDataset *ds = run->ds;
+
+	if (ds->nread == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("relation %s has no rows", run->relation),
+				 errhint("Load data before training.")));
+	if (ds->nrows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target column \"%s\" is NULL in all " INT64_FORMAT " rows", run->target, ds->nread),
+				 errhint("Training needs rows with a known target value.")));
+	for (int i = 0; i < ds->ncols; i++)
+		if (ds->cols[i].nnull == ds->nrows)
+			mlc_all_null_error(ds->cols[i].name, true);
+}
+
+/* Warn about features that are constant in the training rows */
+static void
+mlc_note_constant_features(MlcTrainRun *run)
+{
+	MlcModel   *m = run->model;
+
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		MlcColumn  *c = &m->columns[j];
+		bool		constant;
+
+		if (c->kind == MLC_KIND_CATEGORICAL)
+			constant = c->ncategories <= 1;
+		else
+		{
+			MlcRawColumn *raw = &run->ds->cols[j];
+			double		first = NAN;
+
+			constant = true;
+			for (int64 i = 0; i < run->ntrain && constant; i++)
+			{
+				double		v = raw->values[run->train_rows[i]];
+
+				if (isnan(v))
+					v = c->fill;
+				if (i == 0)
+					first = v;
+				else if (v != first)
+					constant = false;
+			}
+		}
+		if (constant)
+			ereport(NOTICE,
+					(errmsg("feature column \"%s\" is constant in the training rows", c->name),
+					 errdetail("It cannot inform the model: %s.",
+							   run->algorithm == MLC_ALGO_LINEAR ?
+							   "least squares gives it a coefficient of 0 (minimum-norm solution)" :
+							   "the penalty keeps its coefficient at 0")));
+	}
+}
+
+/* Fit the learner on the preprocessed training matrix */
+static void
+mlc_fit(MlcTrainRun *run, const double *X)
+{
+	MlcModel   *m = run->model;
+	int			p = m->nfeatures;
+	int64		n = run->ntrain;
+
+	m->algorithm = run->algorithm;
+	m->task = run->task;
+	if (run->task == MLC_TASK_REGRESSION)
+	{
+		double	   *y = palloc(sizeof(double) * n);
+
+		for (int64 i = 0; i < n; i++)
+			y[i] = run->ds->target.values[run->train_rows[i]];
+		m->ncoef_rows = 1;
+		m->coef = palloc0(sizeof(double) * (p + 1));
+		if (run->algorithm == MLC_ALGO_LINEAR)
+		{
+			int			rank = 0;
+
+			mlc_fit_linear(X, y, n, p, m->coef, &rank);
+			if (rank < p)
+				ereport(NOTICE,
+						(errmsg("mlcycle: the training matrix has rank %d of %d features; using the minimum-norm least-squares solution",
+								rank, p)));
+		}
+		else
+			mlc_fit_ridge(X, y, n, p, run->alpha, m->coef);
+	}
+	else
+	{
+		int			K = m->nclasses;
+		int32	   *y = palloc(sizeof(int32) * n);
+		double	   *w = NULL;
+
+		for (int64 i = 0; i < n; i++)
+		{
+			int32		c = run->y[run->train_rows[i]];
+
+			y[i] = (K == 2) ? (c == m->positive_class ? 1 : 0) : c;
+		}
+		if (run->balanced)
+		{
+			int64	   *count = palloc0(sizeof(int64) * K);
+
+			w = palloc(sizeof(double) * n);
+			for (int64 i = 0; i < n; i++)
+				count[y[i]]++;
+			for (int64 i = 0; i < n; i++)
+				w[i] = (double) n / ((double) K * (double) count[y[i]]);
+		}
+		m->ncoef_rows = (K == 2) ? 1 : K;
+		m->coef = palloc0(sizeof(double) * m->ncoef_rows * (p + 1));
+		run->iterations = mlc_fit_logistic(X, y, w, n, p, K, run->C, run->max_iter, run->tol, m->coef);
+	}
+}
+
+/* Metrics of the model on the given rows, as a JSON object; returns the headline metric */
+static double
+mlc_evaluate(MlcTrainRun *run, const double *X, const int64 *rows, int64 n, StringInfo json)
+{
+	MlcModel   *m = run->model;
+	int			width = (m->task == MLC_TASK_REGRESSION) ? 1 : m->nclasses;
+	double	   *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * width);
+	double		score;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		mlc_predict_features(m, X + i * m->nfeatures, out + i * width);
+	}
+	if (m->task == MLC_TASK_REGRESSION)
+	{
+		double	   *y = palloc(sizeof(double) * n);
+
+		for (int64 i = 0; i < n; i++)
+			y[i] = run->ds->target.values[rows[i]];
+		score = mlc_metrics_regression(y, out, n, json);
+	}
+	else
+	{
+		int32	   *y = palloc(sizeof(int32) * n);
+
+		for (int64 i = 0; i < n; i++)
+			y[i] = run->y[rows[i]];
+		score = mlc_metrics_classification(y, out, n, m->nclasses, m->positive_class, json);
+	}
+	pfree(out);
+	return score;
+}
+
+/* Name of the headline metric of a task */
+static const char *
+mlc_score_metric(const MlcModel *m)
+{
+	if (m->task == MLC_TASK_REGRESSION)
+		return "r2";
+	return m->nclasses == 2 ? "roc_auc" : "f1";
+}
+
+/* Build the metrics JSON: train and test metrics and the headline score */
+static void
+mlc_compute_metrics(MlcTrainRun *run, const double *Xtrain)
+{
+	StringInfoData train,
+				test;
+	const char *on = run->ntest > 0 ? "test" : "train";
+	double		score;
+
+	initStringInfo(&train);
+	score = mlc_evaluate(run, Xtrain, run->train_rows, run->ntrain, &train);
+	initStringInfo(&test);
+	if (run->ntest > 0)
+	{
+		double	   *Xtest = mlc_preprocess_transform(run->model, run->ds, run->test_rows, run->ntest);
+
+		score = mlc_evaluate(run, Xtest, run->test_rows, run->ntest, &test);
+		pfree(Xtest);
+	}
+	else
+		appendStringInfoString(&test, train.data);
+	initStringInfo(&run->metrics);
+	appendStringInfo(&run->metrics,
+					 "{\"train\": %s, \"test\": %s, \"evaluated_on\": \"%s\", \"score_metric\": \"%s\", \"score\": ",
+					 train.data, test.data, on, mlc_score_metric(run->model));
+	if (isfinite(score))
+		appendStringInfo(&run->metrics, "%.17g}", score);
+	else
+		appendStringInfoString(&run->metrics, "null}");
+}
+
+/* text[] of n C strings */
+static Datum
+mlc_text_array(char **items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Kinds of the preprocessed features, for the catalog */
+static char **
+mlc_feature_kinds(const MlcModel *m)
+{
+	char	  **kinds = palloc(sizeof(char *) * Max(m->nfeatures, 1));
+
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		const MlcColumn *c = &m->columns[j];
+
+		for (int k = 0; k < c->out_width; k++)
+			kinds[c->out_offset + k] = (char *) (c->kind != MLC_KIND_CATEGORICAL ? mlc_kind_name(c->kind) :
+												 c->encode == MLC_ENCODE_ONE_HOT ? "one_hot" : "ordinal");
+	}
+	return kinds;
+}
+
+/* Store the model (and its project when new) through mlcycle.store_model */
+static int64
+mlc_store(MlcTrainRun *run, bytea *blob)
+{
+	Oid			types[20] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, JSONBOID, JSONBOID,
+	INT8OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, JSONBOID, BYTEAOID};
+	Datum		v[20];
+	char		nulls[20];
+	MlcModel   *m = run->model;
+	char	   *split;
+	bool		isnull;
+	int			ret;
+
+	memset(nulls, ' ', sizeof(nulls));
+	split = psprintf("{\"method\": \"%s\", \"test_size\": %.17g, \"seed\": %d}",
+					 run->stratified ? "stratified" : "random", run->test_size, run->seed);
+	v[0] = CStringGetTextDatum(run->project);
+	v[1] = CStringGetTextDatum(task_names[run->task - 1]);
+	v[2] = CStringGetTextDatum(algorithm_names[run->algorithm]);
+	v[3] = CStringGetTextDatum(run->ds->relname);
+	v[4] = CStringGetTextDatum(run->target);
+	v[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run->hyperparams_json));
+	v[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run->preprocess_json));
+	v[7] = mlc_text_array(mlc_feature_names(m), m->nfeatures);
+	v[8] = mlc_text_array(mlc_feature_kinds(m), m->nfeatures);
+	if (m->nclasses > 0)
+		v[9] = mlc_text_array(m->classes, m->nclasses);
+	else
+		nulls[9] = 'n';
+	if (m->positive_class >= 0)
+		v[10] = CStringGetTextDatum(m->classes[m->positive_class]);
+	else
+		nulls[10] = 'n';
+	v[11] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run->metrics.data));
+	v[12] = DirectFunctionCall1(jsonb_in, CStringGetDatum(split));
+	v[13] = Int64GetDatum(run->ds->nread);
+	v[14] = Int64GetDatum(run->ds->nskipped);
+	v[15] = Int64GetDatum(run->ntrain);
+	v[16] = Int64GetDatum(run->ntest);
+	v[17] = Float8GetDatum(mlc_now_ms() - run->started);
+	appendStringInfoChar(&run->timings, '}');
+	v[18] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run->timings.data));
+	v[19] = PointerGetDatum(blob);
+	ret = SPI_execute_with_args("SELECT mlcycle.store_model($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+								"$11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+								20, types, v, nulls, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "mlcycle: storing the model failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Deploy the stored model by the run's strategy; true when it was deployed */
+static bool
+mlc_deploy_trained(MlcTrainRun *run, int64 model_id)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		v[2] = {Int64GetDatum(model_id), CStringGetTextDatum(run->deploy)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT mlcycle.deploy_trained($1, $2)", 2, types, v, NULL, false, 1)
+		!= SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "mlcycle: deploying the model failed");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Read, split, preprocess, fit, evaluate */
+static void
+mlc_train_model(MlcTrainRun *run, Oid relid)
+{
+	double	   *X;
+	double		ms;
+
+	run->ds = mlc_ingest(relid, run->target, run->exclude, run->task == MLC_TASK_CLASSIFICATION);
+	ms = mlc_phase_ms(run, "read");
+	ereport(NOTICE,
+			(errmsg("mlcycle: read " INT64_FORMAT " rows with %d features from %s in %.0f ms (" INT64_FORMAT " skipped: NULL target)",
+					run->ds->nread, run->ds->ncols, run->ds->relname, ms, run->ds->nskipped)));
+	mlc_check_dataset(run);
+	run->model = palloc0(sizeof(MlcModel));
+	run->model->positive_class = -1;
+	if (run->task == MLC_TASK_CLASSIFICATION)
+		mlc_prepare_classes(run, run->model);
+	mlc_split(run);
+	{
+		MlcModel   *fitted = mlc_preprocess_fit(run->ds, run->train_rows, run->ntrain,
+												run->preprocess, &run->preprocess_json);
+
+		fitted->nclasses = run->model->nclasses;
+		fitted->classes = run->model->classes;
+		fitted->positive_class = run->model->positive_class;
+		run->model = fitted;
+	}
+	X = mlc_preprocess_transform(run->model, run->ds, run->train_rows, run->ntrain);
+	ms = mlc_phase_ms(run, "preprocess");
+	ereport(NOTICE,
+			(errmsg("mlcycle: fitted preprocessing on " INT64_FORMAT " training rows (" INT64_FORMAT " held out): %d features in %.0f ms",
+					run->ntrain, run->ntest, run->model->nfeatures, ms)));
+	mlc_note_constant_features(run);
+	mlc_fit(run, X);
+	ms = mlc_phase_ms(run, "fit");
+	if (run->algorithm == MLC_ALGO_LOGISTIC)
+		ereport(NOTICE,
+				(errmsg("mlcycle: fitted %s in %.0f ms (%d iterations)",
+						algorithm_names[run->algorithm], ms, run->iterations)));
+	else
+		ereport(NOTICE,
+				(errmsg("mlcycle: fitted %s in %.0f ms", algorithm_names[run->algorithm], ms)));
+	mlc_compute_metrics(run, X);
+	pfree(X);
+	ms = mlc_phase_ms(run, "metrics");
+	ereport(NOTICE,
+			(errmsg("mlcycle: computed metrics on the %s rows in %.0f ms",
+					run->ntest > 0 ? "test" : "training", ms)));
+}
+
+/* ml_train(project, relation, target, algorithm, hyperparams, preprocess, exclude, task, test_size, split, seed, deploy) */
+Datum
+ml_train(PG_FUNCTION_ARGS)
+{
+	MlcTrainRun run;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid;
+	bytea	   *blob;
+	int64		model_id;
+	bool		deployed;
+	Datum		values[6];
+	bool		nulls[6] = {false};
+	MemoryContext cxt,
+				old;
+
+	memset(&run, 0, sizeof(run));
+	run.started = run.phase_started = mlc_now_ms();
+	initStringInfo(&run.timings);
+	appendStringInfoChar(&run.timings, '{');
+	mlc_parse_args(fcinfo, &run);
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* training data lives in its own context, freed before returning */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "mlcycle training", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	mlc_memory_reset();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "mlcycle: SPI_connect failed");
+	MemoryContextSwitchTo(cxt);
+	relid = mlc_resolve_relation(run.relation, true);
+	mlc_resolve_task(&run, relid);
+	mlc_parse_hyperparams(&run);
+	mlc_train_model(&run, relid);
+	blob = mlc_model_serialize(run.model);
+	model_id = mlc_store(&run, blob);
+	deployed = mlc_deploy_trained(&run, model_id);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "mlcycle: SPI_finish failed");
+
+	MemoryContextSwitchTo(old);
+	values[0] = CStringGetTextDatum(run.project);
+	values[1] = Int64GetDatum(model_id);
+	values[2] = CStringGetTextDatum(algorithm_names[run.algorithm]);
+	values[3] = CStringGetTextDatum(task_names[run.task - 1]);
+	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run.metrics.data));
+	values[5] = BoolGetDatum(deployed);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}

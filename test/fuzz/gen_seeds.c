@@ -1,0 +1,296 @@
+/*
+ * gen_seeds.c
+ *	  Builds a few valid models (regression, binary, multinomial, with
+ *	  one-hot and ordinal categorical columns), serializes them with
+ *	  src/model_io.c and writes them as the fuzzer's seed corpus; with --sql
+ *	  prints hex blobs (valid and deliberately broken) for sql/model_io.sql.
+ */
+#include "postgres.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model.h"
+#include "pg_stubs.h"
+
+#undef fprintf
+#undef printf
+#undef snprintf
+#undef sprintf
+
+/* Fill a column with a numeric-kind step */
+static void
+set_numeric(MlcColumn *c, const char *name, int kind, int scale,
+			double fill, double center, double scale_by)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = (char *) name;
+	c->kind = (uint8) kind;
+	c->impute = MLC_IMPUTE_MEAN;
+	c->scale = (uint8) scale;
+	c->encode = MLC_ENCODE_NONE;
+	c->fill = fill;
+	c->fill_index = -1;
+	c->center = center;
+	c->scale_by = scale_by;
+}
+
+/* Fill a column with a categorical step over sorted categories */
+static void
+set_categorical(MlcColumn *c, const char *name, int encode, int fill_index,
+				const char **cats, int ncats)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = (char *) name;
+	c->kind = MLC_KIND_CATEGORICAL;
+	c->impute = MLC_IMPUTE_MOST_FREQUENT;
+	c->scale = encode == MLC_ENCODE_ORDINAL ? MLC_SCALE_MINMAX : MLC_SCALE_NONE;
+	c->encode = (uint8) encode;
+	c->fill_index = fill_index;
+	c->center = 0.0;
+	c->scale_by = encode == MLC_ENCODE_ORDINAL ? Max(ncats - 1, 1) : 1.0;
+	c->ncategories = ncats;
+	c->categories = (char **) cats;
+}
+
+/* Finalize a model and give it deterministic coefficients */
+static void
+finish(MlcModel *m)
+{
+	int			n,
+				k;
+
+	mlc_model_finalize(m);
+	n = m->ncoef_rows * (m->nfeatures + 1);
+	m->coef = palloc(sizeof(double) * Max(n, 1));
+	for (k = 0; k < n; k++)
+		m->coef[k] = (k % 7 - 3) * 0.125 + k * 1e-3;
+}
+
+static const char *plans[] = {"basic", "premium", "pro"};
+static const char *regions[] = {"", "caf\xc3\xa9", "east", "north", "west"};
+static const char *sizes[] = {"L", "M", "S", "XL", "XS"};
+static const char *yesno[] = {"no", "yes"};
+static const char *species[] = {"Adelie", "Chinstrap", "Gentoo"};
+
+/* Model 0: regression (linear) on numeric, bool and temporal columns */
+static MlcModel *
+model_regression(void)
+{
+	MlcModel   *m = palloc0(sizeof(MlcModel));
+
+	m->task = MLC_TASK_REGRESSION;
+	m->algorithm = MLC_ALGO_LINEAR;
+	m->ncolumns = 3;
+	m->columns = palloc0(sizeof(MlcColumn) * 3);
+	set_numeric(&m->columns[0], "x1", MLC_KIND_NUMERIC, MLC_SCALE_STANDARD, 2.5, 2.5, 1.75);
+	set_numeric(&m->columns[1], "flag", MLC_KIND_BOOL, MLC_SCALE_NONE, 0, 0, 1);
+	set_numeric(&m->columns[2], "seen_at", MLC_KIND_TEMPORAL, MLC_SCALE_ROBUST,
+				1.6e9, 1.6e9, 8.64e4);
+	m->columns[2].impute = MLC_IMPUTE_MEDIAN;
+	m->nclasses = 0;
+	m->positive_class = -1;
+	m->ncoef_rows = 1;
+	finish(m);
+	return m;
+}
+
+/* Model 1: binary logistic with a one-hot column; the SQL test uses it */
+static MlcModel *
+model_binary(void)
+{
+	MlcModel   *m = palloc0(sizeof(MlcModel));
+
+	m->task = MLC_TASK_CLASSIFICATION;
+	m->algorithm = MLC_ALGO_LOGISTIC;
+	m->ncolumns = 2;
+	m->columns = palloc0(sizeof(MlcColumn) * 2);
+	set_numeric(&m->columns[0], "age", MLC_KIND_NUMERIC, MLC_SCALE_STANDARD, 41, 41, 12);
+	set_categorical(&m->columns[1], "plan", MLC_ENCODE_ONE_HOT, 0, plans, 3);
+	m->nclasses = 2;
+	m->classes = (char **) yesno;
+	m->positive_class = 1;
+	m->ncoef_rows = 1;
+	finish(m);
+	return m;
+}
+
+/* Model 2: multinomial logistic with one-hot and ordinal columns */
+static MlcModel *
+model_multinomial(void)
+{
+	MlcModel   *m = palloc0(sizeof(MlcModel));
+
+	m->task = MLC_TASK_CLASSIFICATION;
+	m->algorithm = MLC_ALGO_LOGISTIC;
+	m->ncolumns = 4;
+	m->columns = palloc0(sizeof(MlcColumn) * 4);
+	set_numeric(&m->columns[0], "bill_length_mm", MLC_KIND_NUMERIC, MLC_SCALE_MINMAX,
+				43.9, 32.1, 27.5);
+	set_categorical(&m->columns[1], "region", MLC_ENCODE_ONE_HOT, -1, regions, 5);
+	set_categorical(&m->columns[2], "size", MLC_ENCODE_ORDINAL, 1, sizes, 5);
+	set_categorical(&m->columns[3], "empty", MLC_ENCODE_ONE_HOT, -1, NULL, 0);
+	m->columns[2].impute = MLC_IMPUTE_CONSTANT;
+	m->nclasses = 3;
+	m->classes = (char **) species;
+	m->positive_class = -1;
+	m->ncoef_rows = 3;
+	finish(m);
+	return m;
+}
+
+/* Model 3: ridge regression with no columns at all (intercept only) */
+static MlcModel *
+model_empty(void)
+{
+	MlcModel   *m = palloc0(sizeof(MlcModel));
+
+	m->task = MLC_TASK_REGRESSION;
+	m->algorithm = MLC_ALGO_RIDGE;
+	m->positive_class = -1;
+	m->ncoef_rows = 1;
+	m->columns = palloc0(sizeof(MlcColumn));
+	finish(m);
+	return m;
+}
+
+/* Model 4: a wider categorical column, to give the hash table collisions */
+static MlcModel *
+model_wide(void)
+{
+	MlcModel   *m = palloc0(sizeof(MlcModel));
+	int			n = 40;
+	char	  **cats = palloc(sizeof(char *) * n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		cats[i] = palloc(8);
+		sprintf(cats[i], "c%03d", i);
+	}
+	m->task = MLC_TASK_CLASSIFICATION;
+	m->algorithm = MLC_ALGO_LOGISTIC;
+	m->ncolumns = 1;
+	m->columns = palloc0(sizeof(MlcColumn));
+	set_categorical(&m->columns[0], "code", MLC_ENCODE_ONE_HOT, 7, (const char **) cats, n);
+	m->nclasses = 2;
+	m->classes = (char **) yesno;
+	m->positive_class = 0;
+	m->ncoef_rows = 1;
+	finish(m);
+	return m;
+}
+
+typedef MlcModel *(*ModelBuilder) (void);
+
+static const ModelBuilder builders[] = {
+	model_regression, model_binary, model_multinomial, model_empty, model_wide
+};
+
+/* Serialize a model, or die with the error */
+static bytea *
+serialize_or_die(const MlcModel *m)
+{
+	jmp_buf		jb;
+
+	if (setjmp(jb) != 0)
+	{
+		fprintf(stderr, "gen_seeds: %s\n", stub_error_message);
+		exit(1);
+	}
+	stub_error_jmp = &jb;
+	return mlc_model_serialize(m);
+}
+
+/* Write the seed corpus into dir */
+static int
+write_corpus(const char *dir)
+{
+	size_t		i;
+
+	for (i = 0; i < lengthof(builders); i++)
+	{
+		bytea	   *b = serialize_or_die(builders[i] ());
+		char		path[4096];
+		FILE	   *f;
+
+		snprintf(path, sizeof(path), "%s/seed-%zu.bin", dir, i);
+		f = fopen(path, "wb");
+		if (f == NULL || fwrite(VARDATA(b), 1, VARSIZE(b) - VARHDRSZ, f) !=
+			VARSIZE(b) - VARHDRSZ || fclose(f) != 0)
+		{
+			perror(path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Print name and hex of a blob, resealed after a patch when asked */
+static void
+print_blob(const char *name, const bytea *src, int offset, const uint8 *patch,
+		   int patchlen, int extra, bool reseal)
+{
+	int			len = VARSIZE(src) - VARHDRSZ + extra;
+	bytea	   *b = palloc0(VARHDRSZ + len);
+	int			i;
+
+	memcpy(VARDATA(b), VARDATA(src), VARSIZE(src) - VARHDRSZ);
+	SET_VARSIZE(b, VARHDRSZ + len);
+	if (patch)
+		memcpy(VARDATA(b) + offset, patch, patchlen);
+	if (reseal)
+		mlc_model_reseal(b);
+	printf("%s \\x", name);
+	for (i = 0; i < len; i++)
+		printf("%02x", (uint8) VARDATA(b)[i]);
+	printf("\n");
+}
+
+/*
+ * Hex blobs for the SQL test, all from model 1 (binary: columns "age" and
+ * "plan" with categories basic/premium/pro).  Offsets follow the v1 layout.
+ */
+static int
+write_sql_blobs(void)
+{
+	bytea	   *b = serialize_or_die(model_binary());
+	static const uint8 task7[] = {7};
+	static const uint8 v2[] = {2, 0};
+	static const uint8 flags1[] = {1, 0};
+	static const uint8 zero8[8] = {0};
+	static const uint8 nan8[] = {0, 0, 0, 0, 0, 0, 0xF8, 0x7F};
+	static const uint8 swapped[] = {'p', 'r', 'o'};
+	static const uint8 nf3[] = {3, 0, 0, 0};
+	int			len = VARSIZE(b) - VARHDRSZ;
+	/* column 1 "age": name length at 38, name at 42, kind at 45 ... */
+	int			age_scale_by = 42 + 3 + 4 + 8 + 4 + 8;
+	/* column 2 "plan" starts after column 1 (41 bytes + name 3) */
+	int			plan = 38 + 4 + 3 + 4 + 8 + 4 + 8 + 8 + 4;
+	int			plan_cats = plan + 4 + 4 + 4 + 8 + 4 + 8 + 8 + 4;
+
+	print_blob("valid", b, 0, NULL, 0, 0, false);
+	print_blob("bad_task", b, 16, task7, 1, 0, true);
+	print_blob("version2", b, 4, v2, 2, 0, false);
+	print_blob("flags", b, 6, flags1, 2, 0, true);
+	print_blob("zero_scale", b, age_scale_by, zero8, 8, 0, true);
+	/* "basic" (4+5 bytes) then "premium": overwrite "basic"'s bytes 0-2 */
+	print_blob("unsorted", b, plan_cats + 4, swapped, 3, 0, true);
+	print_blob("nfeatures", b, 22, nf3, 4, 0, true);
+	print_blob("nan_coef", b, len - 4 - 8, nan8, 8, 0, true);
+	print_blob("trailing", b, 0, NULL, 0, 1, true);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--sql") == 0)
+		return write_sql_blobs();
+	if (argc != 2)
+	{
+		fprintf(stderr, "usage: %s CORPUS_DIR | --sql\n", argv[0]);
+		return 2;
+	}
+	return write_corpus(argv[1]);
+}
