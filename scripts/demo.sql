@@ -3,10 +3,11 @@
 -- id column) is loaded.
 
 \set ON_ERROR_STOP on
+\set QUIET on
 \timing off
 \pset border 2
 \pset linestyle unicode
-\pset null '(null)'
+\pset null ''
 
 \echo
 \echo '=== 1. The data ==='

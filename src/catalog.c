@@ -217,15 +217,18 @@ mlc_load_model(const char *project, int64 model_id, int64 *found_id)
 	return m;
 }
 
-/* Trigger on mlcycle.deployments: every backend drops its cached deployed models */
+/*
+ * Trigger on mlcycle.deployments and mlcycle.models: every backend drops its
+ * cached deployed models (a relcache invalidation of mlcycle.deployments
+ * reaches all sessions when the transaction commits).
+ */
 Datum
 mlcycle_deployments_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "mlcycle_deployments_changed: not called by trigger manager");
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	mlc_lookup_deployments_relid();
+	CacheInvalidateRelcacheByRelid(mlc_deployments_relid);
 	return PointerGetDatum(NULL);
 }
 

@@ -10,7 +10,6 @@
 #include <math.h>
 
 #include "miscadmin.h"
-#include "utils/memutils.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -19,6 +18,9 @@
 
 /* rows per block: the block and its centered copy stay in cache */
 #define MLC_LINEAR_BLOCK		2048
+
+/* widest problem the p x p solvers accept (each p x p copy is 128 MB) */
+#define MLC_LINEAR_MAX_FEATURES 4096
 
 /* the Cholesky path needs a (Jacobi-scaled) reciprocal condition at least this */
 #define MLC_CHOLESKY_MIN_RCOND	1e-8
@@ -46,11 +48,11 @@ check_linear_input(int64 n, int p)
 				 errhint("Check that the relation has rows with a non-NULL target.")));
 	if (p < 0)
 		elog(ERROR, "negative feature count %d", p);
-	/* the (p + 1)^2 cross-product matrix must fit in one allocation */
-	if ((double) (p + 1) * (p + 1) * sizeof(double) > (double) MaxAllocSize)
+	if (p > MLC_LINEAR_MAX_FEATURES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many features for least squares: %d", p),
+				 errmsg("too many features for least squares: %d, the limit is %d",
+						p, MLC_LINEAR_MAX_FEATURES),
 				 errhint("Exclude columns, or text columns with many distinct values.")));
 }
 

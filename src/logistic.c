@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include <cblas.h>
 
@@ -63,26 +64,22 @@ typedef struct LineSearch
 	double	   *glo;
 } LineSearch;
 
-/* log(1 + exp(z)) without overflow */
+/*
+ * Binary loss and residual at margin z for label y (0/1): the loss is
+ * log(1 + exp(-z)) when y = 1, log(1 + exp(z)) when y = 0, and *prob gets
+ * sigmoid(z).  One exp() of -|z| serves both, without overflow.
+ */
 static inline double
-softplus(double z)
+binary_loss(double z, int y, double *prob)
 {
-	return (z > 0.0) ? z + log1p(exp(-z)) : log1p(exp(z));
-}
+	double		e = exp(-fabs(z));
+	double		l1pe = log1p(e);
 
-/* 1 / (1 + exp(-z)) without overflow */
-static inline double
-sigmoid(double z)
-{
-	double		e;
-
-	if (z >= 0.0)
-	{
-		e = exp(-z);
-		return 1.0 / (1.0 + e);
-	}
-	e = exp(z);
-	return e / (1.0 + e);
+	*prob = (z >= 0.0) ? 1.0 / (1.0 + e) : e / (1.0 + e);
+	/* softplus(z) = max(z, 0) + log1p(exp(-|z|)); softplus(-z) likewise */
+	if (y)
+		return ((z < 0.0) ? -z : 0.0) + l1pe;
+	return ((z > 0.0) ? z : 0.0) + l1pe;
 }
 
 /* dot product of two d-vectors */
@@ -160,8 +157,10 @@ binary_eval(const LogitProblem *lp, const double *theta, double *grad)
 			double		s = lp->sw ? lp->sw[start + i] : 1.0;
 			int			yi = lp->y[start + i];
 
-			bloss += s * (yi ? softplus(-zi) : softplus(zi));
-			lp->z[i] = s * (sigmoid(zi) - yi);
+			double		prob;
+
+			bloss += s * binary_loss(zi, yi, &prob);
+			lp->z[i] = s * (prob - yi);
 			gb += lp->z[i];
 		}
 		loss += bloss;
@@ -421,6 +420,13 @@ check_logistic_input(const int32 *y, const double *sw, int64 n, int p, int K,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("logistic regression C must be a positive number"),
 				 errhint("Pass a hyperparameter such as {\"C\": 1}.")));
+	/* L-BFGS holds 2 * MLC_LBFGS_M + 8 vectors of K * (p + 1) values */
+	if ((double) K * (p + 1) * (2 * MLC_LBFGS_M + 8) * sizeof(double) >
+		(double) MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many features times classes for logistic regression"),
+				 errhint("Exclude columns, or text columns with many distinct values.")));
 	if (max_iter < 1 || !(tol > 0.0) || !isfinite(tol))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -18,6 +18,7 @@ PG_MODULE_MAGIC;
 
 int			mlc_max_train_memory_kb = 1024 * 1024;
 int			mlc_blas_threads = 1;
+bool		mlc_progress = true;
 
 void		_PG_init(void);
 
@@ -39,6 +40,13 @@ _PG_init(void)
 							1, 1, 64,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("mlcycle.progress",
+							 "Report the phases of training as NOTICE messages.",
+							 NULL,
+							 &mlc_progress,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mlcycle");
 	mlc_linalg_init();
 }
@@ -74,7 +82,7 @@ mlc_check_memory(Size bytes, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("training data needs more memory than mlcycle.max_train_memory allows"),
-				 errdetail("Holding the %s brings the run to %.0f MB; the limit is %.0f MB.",
+				 errdetail("Holding the %s brings the run to %.1f MB; the limit is %.1f MB.",
 						   what, mlc_reserved_bytes / 1048576.0, limit / 1048576.0),
 				 errhint("Raise mlcycle.max_train_memory, train on a sample of the rows, or exclude columns.")));
 }

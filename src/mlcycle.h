@@ -10,6 +10,14 @@
 /* GUCs, defined in mlcycle.c */
 extern int	mlc_max_train_memory_kb;
 extern int	mlc_blas_threads;
+extern bool mlc_progress;
+
+/* a NOTICE about training progress, when mlcycle.progress is on */
+#define mlc_progress_notice(...) \
+	do { \
+		if (mlc_progress) \
+			ereport(NOTICE, (errmsg(__VA_ARGS__))); \
+	} while (0)
 
 /* milliseconds elapsed since start (a value from mlc_now_ms) */
 extern double mlc_now_ms(void);

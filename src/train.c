@@ -498,6 +498,18 @@ mlc_note_constant_features(MlcTrainRun *run)
 	}
 }
 
+/* Number of one-hot encoded columns */
+static int
+mlc_one_hot_groups(const MlcModel *m)
+{
+	int			n = 0;
+
+	for (int j = 0; j < m->ncolumns; j++)
+		if (m->columns[j].kind == MLC_KIND_CATEGORICAL && m->columns[j].encode == MLC_ENCODE_ONE_HOT)
+			n++;
+	return n;
+}
+
 /* Fit the learner on the preprocessed training matrix */
 static void
 mlc_fit(MlcTrainRun *run, const double *X)
@@ -521,7 +533,8 @@ mlc_fit(MlcTrainRun *run, const double *X)
 			int			rank = 0;
 
 			mlc_fit_linear(X, y, n, p, m->coef, &rank);
-			if (rank < p)
+			/* each one-hot group sums to 1 and so costs one rank with an intercept */
+			if (rank < p - mlc_one_hot_groups(m))
 				ereport(NOTICE,
 						(errmsg("mlcycle: the training matrix has rank %d of %d features; using the minimum-norm least-squares solution",
 								rank, p)));
@@ -735,9 +748,8 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 
 	run->ds = mlc_ingest(relid, run->target, run->exclude, run->task == MLC_TASK_CLASSIFICATION);
 	ms = mlc_phase_ms(run, "read");
-	ereport(NOTICE,
-			(errmsg("mlcycle: read " INT64_FORMAT " rows with %d features from %s in %.0f ms (" INT64_FORMAT " skipped: NULL target)",
-					run->ds->nread, run->ds->ncols, run->ds->relname, ms, run->ds->nskipped)));
+	mlc_progress_notice("mlcycle: read " INT64_FORMAT " rows with %d features from %s in %.0f ms (" INT64_FORMAT " skipped: NULL target)",
+					run->ds->nread, run->ds->ncols, run->ds->relname, ms, run->ds->nskipped);
 	mlc_check_dataset(run);
 	run->model = palloc0(sizeof(MlcModel));
 	run->model->positive_class = -1;
@@ -755,25 +767,21 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	}
 	X = mlc_preprocess_transform(run->model, run->ds, run->train_rows, run->ntrain);
 	ms = mlc_phase_ms(run, "preprocess");
-	ereport(NOTICE,
-			(errmsg("mlcycle: fitted preprocessing on " INT64_FORMAT " training rows (" INT64_FORMAT " held out): %d features in %.0f ms",
-					run->ntrain, run->ntest, run->model->nfeatures, ms)));
+	mlc_progress_notice("mlcycle: fitted preprocessing on " INT64_FORMAT " training rows (" INT64_FORMAT " held out): %d features in %.0f ms",
+					run->ntrain, run->ntest, run->model->nfeatures, ms);
 	mlc_note_constant_features(run);
 	mlc_fit(run, X);
 	ms = mlc_phase_ms(run, "fit");
 	if (run->algorithm == MLC_ALGO_LOGISTIC)
-		ereport(NOTICE,
-				(errmsg("mlcycle: fitted %s in %.0f ms (%d iterations)",
-						algorithm_names[run->algorithm], ms, run->iterations)));
+		mlc_progress_notice("mlcycle: fitted %s in %.0f ms (%d iterations)",
+						algorithm_names[run->algorithm], ms, run->iterations);
 	else
-		ereport(NOTICE,
-				(errmsg("mlcycle: fitted %s in %.0f ms", algorithm_names[run->algorithm], ms)));
+		mlc_progress_notice("mlcycle: fitted %s in %.0f ms", algorithm_names[run->algorithm], ms);
 	mlc_compute_metrics(run, X);
 	pfree(X);
 	ms = mlc_phase_ms(run, "metrics");
-	ereport(NOTICE,
-			(errmsg("mlcycle: computed metrics on the %s rows in %.0f ms",
-					run->ntest > 0 ? "test" : "training", ms)));
+	mlc_progress_notice("mlcycle: computed metrics on the %s rows in %.0f ms",
+					run->ntest > 0 ? "test" : "training", ms);
 }
 
 /* ml_train(project, relation, target, algorithm, hyperparams, preprocess, exclude, task, test_size, split, seed, deploy) */

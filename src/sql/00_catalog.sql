@@ -127,7 +127,7 @@ FROM mlcycle.models m
 JOIN mlcycle.projects p ON p.project_id = m.project_id
 CROSS JOIN LATERAL (VALUES ('train'), ('test')) AS s(split)
 CROSS JOIN LATERAL jsonb_each(m.metrics->s.split) AS e
-WHERE jsonb_typeof(e.value) = 'number';
+WHERE jsonb_typeof(e.value) = 'number' AND e.key <> 'rows';
 
 COMMENT ON VIEW mlcycle.current_deployments IS 'The deployed model of each project (its latest deployment).';
 COMMENT ON VIEW mlcycle.overview IS 'One row per project: the deployed model, its algorithm and headline metric.';

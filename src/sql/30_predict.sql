@@ -10,6 +10,9 @@ COMMENT ON FUNCTION mlcycle.mlcycle_deployments_changed()
 CREATE TRIGGER deployments_changed
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mlcycle.deployments
 	FOR EACH STATEMENT EXECUTE FUNCTION mlcycle.mlcycle_deployments_changed();
+CREATE TRIGGER models_changed
+	AFTER UPDATE OR DELETE OR TRUNCATE ON mlcycle.models
+	FOR EACH STATEMENT EXECUTE FUNCTION mlcycle.mlcycle_deployments_changed();
 
 CREATE FUNCTION ml_predict(project text, "row" anyelement) RETURNS float8
 	AS 'MODULE_PATHNAME', 'ml_predict_row'

@@ -221,7 +221,7 @@ INSERT INTO learners_ref.reference VALUES
 SELECT lives_ok($$SELECT * FROM ml_train('ref_pima_lin', 'learners_ref.pima', 'mass', algorithm => 'linear', exclude => '{diabetes}', test_size => 0, deploy => 'none')$$,
                 'train ref_pima_lin');
 SELECT is((SELECT count(*)::int FROM ml_coefficients('ref_pima_lin')), 8,
-          'linear mass on pima: 8 coefficients');
+          'ref_pima_lin (linear mass on pima): 8 coefficients');
 SELECT is((SELECT count(*)::int
     FROM (SELECT feature, coalesce(class, '') AS class, coefficient
             FROM ml_coefficients('ref_pima_lin')) AS got
@@ -231,7 +231,7 @@ SELECT is((SELECT count(*)::int
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
              <= 1e-06 * greatest(1, abs(ref.coefficient))), 0,
-          'linear mass on pima: coefficients match scikit-learn within 1e-06');
+          'ref_pima_lin (linear mass on pima): coefficients match the reference within 1e-06');
 SELECT diag('ref_pima_lin mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -250,7 +250,7 @@ SELECT diag('ref_pima_lin mismatch: ' || string_agg(
 SELECT lives_ok($$SELECT * FROM ml_train('ref_pima_ridge', 'learners_ref.pima', 'mass', algorithm => 'ridge', hyperparams => '{"alpha": 10}', exclude => '{diabetes}', test_size => 0, deploy => 'none')$$,
                 'train ref_pima_ridge');
 SELECT is((SELECT count(*)::int FROM ml_coefficients('ref_pima_ridge')), 8,
-          'ridge mass on pima: 8 coefficients');
+          'ref_pima_ridge (ridge mass on pima): 8 coefficients');
 SELECT is((SELECT count(*)::int
     FROM (SELECT feature, coalesce(class, '') AS class, coefficient
             FROM ml_coefficients('ref_pima_ridge')) AS got
@@ -260,7 +260,7 @@ SELECT is((SELECT count(*)::int
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
              <= 1e-06 * greatest(1, abs(ref.coefficient))), 0,
-          'ridge mass on pima: coefficients match scikit-learn within 1e-06');
+          'ref_pima_ridge (ridge mass on pima): coefficients match the reference within 1e-06');
 SELECT diag('ref_pima_ridge mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -279,7 +279,7 @@ SELECT diag('ref_pima_ridge mismatch: ' || string_agg(
 SELECT lives_ok($$SELECT * FROM ml_train('ref_pima_logit', 'learners_ref.pima', 'diabetes', algorithm => 'logistic', hyperparams => '{"C": 1}', test_size => 0, deploy => 'none')$$,
                 'train ref_pima_logit');
 SELECT is((SELECT count(*)::int FROM ml_coefficients('ref_pima_logit')), 9,
-          'logistic diabetes on pima: 9 coefficients');
+          'ref_pima_logit (logistic diabetes on pima): 9 coefficients');
 SELECT is((SELECT count(*)::int
     FROM (SELECT feature, coalesce(class, '') AS class, coefficient
             FROM ml_coefficients('ref_pima_logit')) AS got
@@ -289,7 +289,7 @@ SELECT is((SELECT count(*)::int
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
              <= 0.0001 * greatest(1, abs(ref.coefficient))), 0,
-          'logistic diabetes on pima: coefficients match scikit-learn within 0.0001');
+          'ref_pima_logit (logistic diabetes on pima): coefficients match the reference within 0.0001');
 SELECT diag('ref_pima_logit mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -308,7 +308,7 @@ SELECT diag('ref_pima_logit mismatch: ' || string_agg(
 SELECT lives_ok($$SELECT * FROM ml_train('ref_pima_logit_bal', 'learners_ref.pima', 'diabetes', algorithm => 'logistic', hyperparams => '{"C": 1, "class_weight": "balanced"}', test_size => 0, deploy => 'none')$$,
                 'train ref_pima_logit_bal');
 SELECT is((SELECT count(*)::int FROM ml_coefficients('ref_pima_logit_bal')), 9,
-          'logistic diabetes on pima: 9 coefficients');
+          'ref_pima_logit_bal (logistic diabetes on pima): 9 coefficients');
 SELECT is((SELECT count(*)::int
     FROM (SELECT feature, coalesce(class, '') AS class, coefficient
             FROM ml_coefficients('ref_pima_logit_bal')) AS got
@@ -318,7 +318,7 @@ SELECT is((SELECT count(*)::int
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
              <= 0.0001 * greatest(1, abs(ref.coefficient))), 0,
-          'logistic diabetes on pima: coefficients match scikit-learn within 0.0001');
+          'ref_pima_logit_bal (logistic diabetes on pima): coefficients match the reference within 0.0001');
 SELECT diag('ref_pima_logit_bal mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -337,7 +337,7 @@ SELECT diag('ref_pima_logit_bal mismatch: ' || string_agg(
 SELECT lives_ok($$SELECT * FROM ml_train('ref_telco_logit', 'learners_ref.telco', 'churn', algorithm => 'logistic', hyperparams => '{"C": 1}', test_size => 0, deploy => 'none')$$,
                 'train ref_telco_logit');
 SELECT is((SELECT count(*)::int FROM ml_coefficients('ref_telco_logit')), 41,
-          'logistic churn on telco: 41 coefficients');
+          'ref_telco_logit (logistic churn on telco): 41 coefficients');
 SELECT is((SELECT count(*)::int
     FROM (SELECT feature, coalesce(class, '') AS class, coefficient
             FROM ml_coefficients('ref_telco_logit')) AS got
@@ -347,7 +347,7 @@ SELECT is((SELECT count(*)::int
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
              <= 0.0001 * greatest(1, abs(ref.coefficient))), 0,
-          'logistic churn on telco: coefficients match scikit-learn within 0.0001');
+          'ref_telco_logit (logistic churn on telco): coefficients match the reference within 0.0001');
 SELECT diag('ref_telco_logit mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -366,7 +366,7 @@ SELECT diag('ref_telco_logit mismatch: ' || string_agg(
 SELECT lives_ok($$SELECT * FROM ml_train('ref_penguins_logit', 'learners_ref.penguins', 'species', algorithm => 'logistic', hyperparams => '{"C": 1}', test_size => 0, deploy => 'none')$$,
                 'train ref_penguins_logit');
 SELECT is((SELECT count(*)::int FROM ml_coefficients('ref_penguins_logit')), 33,
-          'logistic species on penguins: 33 coefficients');
+          'ref_penguins_logit (logistic species on penguins): 33 coefficients');
 SELECT is((SELECT count(*)::int
     FROM (SELECT feature, coalesce(class, '') AS class, coefficient
             FROM ml_coefficients('ref_penguins_logit')) AS got
@@ -376,7 +376,7 @@ SELECT is((SELECT count(*)::int
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
              <= 0.0001 * greatest(1, abs(ref.coefficient))), 0,
-          'logistic species on penguins: coefficients match scikit-learn within 0.0001');
+          'ref_penguins_logit (logistic species on penguins): coefficients match the reference within 0.0001');
 SELECT diag('ref_penguins_logit mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -395,7 +395,7 @@ SELECT diag('ref_penguins_logit mismatch: ' || string_agg(
 SELECT lives_ok($$SELECT * FROM ml_train('ref_telco_lin', 'learners_ref.telco', 'monthly_charges', algorithm => 'linear', exclude => '{churn}', test_size => 0, deploy => 'none')$$,
                 'train ref_telco_lin');
 SELECT is((SELECT count(*)::int FROM ml_coefficients('ref_telco_lin')), 40,
-          'linear monthly_charges on telco: 40 coefficients');
+          'ref_telco_lin (linear monthly_charges on telco): 40 coefficients');
 SELECT is((SELECT count(*)::int
     FROM (SELECT feature, coalesce(class, '') AS class, coefficient
             FROM ml_coefficients('ref_telco_lin')) AS got
@@ -405,7 +405,7 @@ SELECT is((SELECT count(*)::int
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
              <= 1e-06 * greatest(1, abs(ref.coefficient))), 0,
-          'linear monthly_charges on telco: coefficients match scikit-learn within 1e-06');
+          'ref_telco_lin (linear monthly_charges on telco): coefficients match the reference within 1e-06');
 SELECT diag('ref_telco_lin mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -481,7 +481,7 @@ SELECT is((
   )
   SELECT count(*)::int FROM fitted
    WHERE NOT abs(got - want) <= 1e-06 * greatest(1, abs(want))), 0,
-  'linear monthly_charges on telco: fitted values match the least-squares fit within 1e-06');
+  'ref_telco_lin (linear monthly_charges on telco): fitted values match the least-squares fit within 1e-06');
 
 SELECT * FROM finish();
 ROLLBACK;
