@@ -1,5 +1,10 @@
 -- Deployment strategies, the deployment history, and the prediction cache:
 -- after ml_deploy, the next query in any session scores with the new model.
+-- a fresh catalog, so model ids do not depend on the other tests
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS mlcycle CASCADE;
+CREATE EXTENSION mlcycle;
+RESET client_min_messages;
 SET mlcycle.progress = off;
 \set SHOW_CONTEXT never
 CREATE TABLE pts AS SELECT i AS x, 2.0 * i + 1 AS y FROM generate_series(1, 20) i;

@@ -1,5 +1,10 @@
 -- Bad input: each gives a clear error with its SQLSTATE and hint, and leaves
 -- no catalog row behind.
+-- a fresh catalog, so model ids do not depend on the other tests
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS mlcycle CASCADE;
+CREATE EXTENSION mlcycle;
+RESET client_min_messages;
 SET mlcycle.progress = off;
 \set SHOW_CONTEXT never
 -- try(sql) runs a statement and shows its error as SQLSTATE, message, detail and hint

@@ -1,5 +1,10 @@
 -- ml_train → deploy → ml_predict on generated data (fixed seed) and on the
 -- shipped penguins data.  Numbers are compared as booleans with a tolerance.
+-- a fresh catalog, so model ids do not depend on the other tests
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS mlcycle CASCADE;
+CREATE EXTENSION mlcycle;
+RESET client_min_messages;
 SET mlcycle.progress = off;
 \set SHOW_CONTEXT never
 SELECT setseed(0.5);

@@ -73,6 +73,8 @@ mlc_cache_invalidate(Datum arg, Oid relid)
 	hash_seq_init(&status, mlc_cache);
 	while ((e = hash_seq_search(&status)) != NULL)
 		e->valid = false;
+	/* the table may have been dropped with the extension: look it up again */
+	mlc_deployments_relid = InvalidOid;
 }
 
 /* Create the cache and register the invalidation callback, once per backend */

@@ -16,8 +16,11 @@
 
 #include "learners.h"
 
-/* rows per block: the block and its centered copy stay in cache */
+/* rows per block: the block stays in cache; wide problems use fewer rows */
 #define MLC_LINEAR_BLOCK		2048
+#define MLC_LINEAR_MIN_BLOCK	256
+/* flops of one block's update, bounding the time between interrupt checks */
+#define MLC_LINEAR_BLOCK_FLOPS	2147483648.0
 
 /* widest problem the p x p solvers accept (each p x p copy is 128 MB) */
 #define MLC_LINEAR_MAX_FEATURES 4096
@@ -29,6 +32,7 @@
 #define MLC_TINY_COLUMN			1e-7
 
 static void check_linear_input(int64 n, int p);
+static int	block_rows(int p1);
 static void centered_gram(const double *X, const double *y, int64 n, int p,
 						  double *mean, double *M);
 static bool solve_normal_equations(const double *M, int p, double *b);
@@ -54,6 +58,15 @@ check_linear_input(int64 n, int p)
 				 errmsg("too many features for least squares: %d, the limit is %d",
 						p, MLC_LINEAR_MAX_FEATURES),
 				 errhint("Exclude columns, or text columns with many distinct values.")));
+}
+
+/* Rows per block for p1 columns: at most MLC_LINEAR_BLOCK_FLOPS per update */
+static int
+block_rows(int p1)
+{
+	double		rows = MLC_LINEAR_BLOCK_FLOPS / ((double) p1 * p1);
+
+	return (int) Max(MLC_LINEAR_MIN_BLOCK, Min(MLC_LINEAR_BLOCK, rows));
 }
 
 /* Copy rows [start, start + nb) of [X y] into buf, minus center (p + 1 values) */
@@ -87,7 +100,8 @@ centered_gram(const double *X, const double *y, int64 n, int p,
 			  double *mean, double *M)
 {
 	int			p1 = p + 1;
-	double	   *buf = palloc((Size) MLC_LINEAR_BLOCK * p1 * sizeof(double));
+	int			block = block_rows(p1);
+	double	   *buf = palloc((Size) block * p1 * sizeof(double));
 	double	   *bmean = palloc(p1 * sizeof(double));
 	double	   *zero = palloc0(p1 * sizeof(double));
 	double		seen = 0.0;
@@ -97,9 +111,9 @@ centered_gram(const double *X, const double *y, int64 n, int p,
 
 	memset(mean, 0, p1 * sizeof(double));
 	memset(M, 0, (Size) p1 * p1 * sizeof(double));
-	for (start = 0; start < n; start += MLC_LINEAR_BLOCK)
+	for (start = 0; start < n; start += block)
 	{
-		int			nb = (int) Min((int64) MLC_LINEAR_BLOCK, n - start);
+		int			nb = (int) Min((int64) block, n - start);
 		double		total = seen + nb;
 
 		CHECK_FOR_INTERRUPTS();
@@ -214,10 +228,11 @@ solve_tsqr(const double *X, const double *y, int64 n, int p,
 		   const double *mean, double *b)
 {
 	int			p1 = p + 1;
-	int			ld = p1 + MLC_LINEAR_BLOCK;
+	int			block = block_rows(p1);
+	int			ld = p1 + block;
 	double	   *R = palloc0((Size) p1 * p1 * sizeof(double));
 	double	   *A = palloc((Size) ld * p1 * sizeof(double));
-	double	   *buf = palloc((Size) MLC_LINEAR_BLOCK * p1 * sizeof(double));
+	double	   *buf = palloc((Size) block * p1 * sizeof(double));
 	double	   *tau = palloc(p1 * sizeof(double));
 	double	   *Rxx = palloc((Size) Max(p, 1) * Max(p, 1) * sizeof(double));
 	double	   *work;
@@ -236,9 +251,9 @@ solve_tsqr(const double *X, const double *y, int64 n, int p,
 	lwork = (lapack_int) wquery + 1;
 	work = palloc(lwork * sizeof(double));
 
-	for (start = 0; start < n; start += MLC_LINEAR_BLOCK)
+	for (start = 0; start < n; start += block)
 	{
-		int			nb = (int) Min((int64) MLC_LINEAR_BLOCK, n - start);
+		int			nb = (int) Min((int64) block, n - start);
 		int			m = p1 + nb;
 
 		CHECK_FOR_INTERRUPTS();
