@@ -83,9 +83,10 @@ mlc_resolve_relation(const char *relation, bool check_select)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table, view or materialized view", relation),
 				 errhint("Train on a table, a view, a materialized view or a partitioned table.")));
+	/* column privileges are checked per column read, in mlc_describe */
 	if (check_select &&
 		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
-		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ALL) != ACLCHECK_OK)
+		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for relation %s", relation),
@@ -469,6 +470,7 @@ mlc_describe(MlcDataset *ds, Relation rel, const char *target, ArrayType *exclud
 	int			nex = 0;
 	int			ncols = 0;
 	bool		have_target = false;
+	bool		table_select = pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) == ACLCHECK_OK;
 
 	if (exclude)
 		deconstruct_array(exclude, TEXTOID, -1, false, TYPALIGN_INT, &ex, &exnull, &nex);
@@ -484,6 +486,12 @@ mlc_describe(MlcDataset *ds, Relation rel, const char *target, ArrayType *exclud
 
 		if (att->attisdropped)
 			continue;
+		if (!table_select && !mlc_is_excluded(name, ex, exnull, nex) &&
+			pg_attribute_aclcheck(RelationGetRelid(rel), att->attnum, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for column \"%s\" of relation %s", name, ds->relname),
+					 errhint("Training reads every column it uses with your privileges: exclude this one, or ask for SELECT on it.")));
 		if (strcmp(name, target) == 0)
 		{
 			col = &ds->target;
