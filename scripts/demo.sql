@@ -26,8 +26,14 @@ FROM customers ORDER BY id LIMIT 5;
 \echo 'logistic regression. Text columns are one-hot encoded, numbers scaled, NULLs imputed,'
 \echo 'all inside the model. A quarter of the rows are held out to measure it.'
 \x on
-SELECT project, model_id, algorithm, task, deployed, jsonb_pretty(metrics) AS metrics
-FROM ml_train('churn', 'customers', 'churn', exclude => '{id}');
+SELECT r.project, r.model_id, r.algorithm, r.task, r.deployed,
+       r.metrics->>'score_metric' AS score_metric,
+       m.test AS test_metrics, m.train AS train_metrics
+FROM ml_train('churn', 'customers', 'churn', exclude => '{id}') AS r,
+     LATERAL (SELECT (SELECT jsonb_object_agg(key, trim_scale(round(value::text::numeric, 4)))
+                        FROM jsonb_each(r.metrics->'test')) AS test,
+                     (SELECT jsonb_object_agg(key, trim_scale(round(value::text::numeric, 4)))
+                        FROM jsonb_each(r.metrics->'train')) AS train) AS m;
 \x off
 
 \echo
@@ -96,29 +102,30 @@ ORDER BY id
 LIMIT 5;
 
 \echo
-\echo '=== 6. Deployments: switch, roll back, pick the best ==='
-\echo 'ml_deploy(project, strategy) returns the model it deployed. most_recent deploys the'
-\echo 'newest model, whatever its score:'
+\echo '=== 6. Deployments: switch, roll back, pin, pick the best ==='
+\echo 'ml_deploy(project, strategy) returns the model it deployed, and the next query scores'
+\echo 'with it. most_recent deploys the newest model, whatever its score:'
 SELECT ml_deploy('churn', 'most_recent') AS deployed_model;
 
-\echo 'Every deployment is recorded in mlcycle.deployments:'
-SELECT d.deployment_id, p.name AS project, d.model_id, d.strategy, d.reason,
-       d.deployed_at::timestamp(0) AS deployed_at
-FROM mlcycle.deployments d
-JOIN mlcycle.projects p USING (project_id)
-ORDER BY d.deployment_id;
-
-\echo 'rollback goes back to the model deployed before:'
+\echo 'rollback undoes the last deployment:'
 SELECT ml_deploy('churn', 'rollback') AS deployed_model;
-SELECT project, deployed_model_id, algorithm, headline_metric,
-       round(headline_value::numeric, 4) AS headline_value
-FROM mlcycle.overview WHERE project = 'churn';
+
+\echo 'specific pins a model by id:'
+SELECT ml_deploy('churn', 'specific', max(model_id)) AS deployed_model
+FROM mlcycle.models JOIN mlcycle.projects USING (project_id) WHERE name = 'churn';
 
 \echo 'best_score deploys the model with the best held-out score:'
 SELECT ml_deploy('churn', 'best_score') AS deployed_model;
 SELECT project, deployed_model_id, algorithm, headline_metric,
        round(headline_value::numeric, 4) AS headline_value
 FROM mlcycle.overview WHERE project = 'churn';
+
+\echo 'Every deployment is recorded in mlcycle.deployments, with its reason:'
+SELECT d.deployment_id, p.name AS project, d.model_id, d.strategy, d.reason,
+       d.deployed_at::timestamp(0) AS deployed_at
+FROM mlcycle.deployments d
+JOIN mlcycle.projects p USING (project_id)
+ORDER BY d.deployment_id;
 
 \echo
 \echo '=== 7. Every model and its test metrics (mlcycle.model_metrics, for dashboards) ==='

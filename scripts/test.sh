@@ -6,7 +6,7 @@
 # Ends with the line "N passed, N failed" and exits non-zero when a suite failed.
 #
 #   MLC_FUZZ_ITERATIONS  iterations of mlcycle.fuzz_model_loader (default 100000)
-#   MLC_FUZZ_RUNS        runs passed to test/fuzz/run.sh (default 20000)
+#   MLC_FUZZ_RUNS        libFuzzer runs, test/fuzz/run.sh's argument (default 200000)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -82,6 +82,7 @@ suite_dump() {
 
 suite_sql_fuzz() {
 	local iterations=${MLC_FUZZ_ITERATIONS:-100000} blob result before crashes
+	export PGOPTIONS="-c client_min_messages=warning" # this subshell only
 	mlc_fresh_db mlc_fuzz mlcycle
 	if [ -z "$("${MLC_PSQL[@]}" -Atq -d mlc_fuzz -c "SELECT to_regproc('mlcycle.fuzz_model_loader')")" ]; then
 		echo "function mlcycle.fuzz_model_loader does not exist"
@@ -119,9 +120,17 @@ suite_sql_fuzz() {
 }
 
 suite_libfuzzer() {
+	local log=$MLC_PGDIR/libfuzzer.log
 	command -v clang >/dev/null 2>&1 || skip "clang not installed"
 	[ -f test/fuzz/run.sh ] || skip "test/fuzz/run.sh not present"
-	MLC_FUZZ_RUNS=${MLC_FUZZ_RUNS:-20000} timeout 900 bash test/fuzz/run.sh
+	echo "test/fuzz/run.sh ${MLC_FUZZ_RUNS:-200000} (output in $log)"
+	# FUZZ_WORK: its build and corpus go in the cluster directory, removed at exit
+	if ! FUZZ_WORK=$MLC_PGDIR/libfuzzer timeout 900 bash test/fuzz/run.sh "${MLC_FUZZ_RUNS:-200000}" \
+		>"$log" 2>&1; then
+		tail -n 80 "$log"
+		return 1
+	fi
+	tail -n 8 "$log"
 }
 
 suite_server_log() {

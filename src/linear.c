@@ -1,8 +1,9 @@
 /*
  * linear.c
  *	  Least squares and ridge regression with an intercept, as scikit-learn's
- *	  LinearRegression and Ridge fit them: center X and y, solve for the
- *	  slopes, recover the intercept from the means.
+ *	  LinearRegression and Ridge fit them: one blocked pass for the centered
+ *	  cross-products, Cholesky when well conditioned, else a streaming QR and
+ *	  an SVD for the minimum-norm solution; intercept from the means.
  */
 #include "postgres.h"
 
@@ -33,6 +34,7 @@
 
 static void check_linear_input(int64 n, int p);
 static int	block_rows(int p1);
+static int	tsqr_block_rows(int p1);
 static void centered_gram(const double *X, const double *y, int64 n, int p,
 						  double *mean, double *M);
 static bool solve_normal_equations(const double *M, int p, double *b);
@@ -67,6 +69,19 @@ block_rows(int p1)
 	double		rows = MLC_LINEAR_BLOCK_FLOPS / ((double) p1 * p1);
 
 	return (int) Max(MLC_LINEAR_MIN_BLOCK, Min(MLC_LINEAR_BLOCK, rows));
+}
+
+/*
+ * Rows per TSQR block: at least 4 (p + 1), so re-factoring the carried R
+ * costs little next to the new rows, with the stacked block under 256 MB.
+ */
+static int
+tsqr_block_rows(int p1)
+{
+	int			rows = Max(block_rows(p1), 4 * p1);
+	int			fit = (int) ((Size) 32 * 1024 * 1024 / p1) - p1;
+
+	return Max(block_rows(p1), Min(rows, fit));
 }
 
 /* Copy rows [start, start + nb) of [X y] into buf, minus center (p + 1 values) */
@@ -228,7 +243,7 @@ solve_tsqr(const double *X, const double *y, int64 n, int p,
 		   const double *mean, double *b)
 {
 	int			p1 = p + 1;
-	int			block = block_rows(p1);
+	int			block = tsqr_block_rows(p1);
 	int			ld = p1 + block;
 	double	   *R = palloc0((Size) p1 * p1 * sizeof(double));
 	double	   *A = palloc((Size) ld * p1 * sizeof(double));

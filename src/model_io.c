@@ -33,6 +33,7 @@
 #include <math.h>
 
 #include "common/hashfn.h"
+#include "common/pg_prng.h"
 #include "mb/pg_wchar.h"
 #include "port/pg_crc32c.h"
 #include "utils/memutils.h"
@@ -41,7 +42,6 @@
 
 #ifndef MLC_FUZZ_STANDALONE
 #include "access/xact.h"
-#include "common/pg_prng.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -938,63 +938,9 @@ mlc_category_lookup(const MlcColumn *col, const char *s, int len)
 }
 
 
-#ifndef MLC_FUZZ_STANDALONE
+/* ---------- mutations for fuzz_model_loader (and test/fuzz/mutate_check.c) ---------- */
 
-/* ---------- SQL: model_info ---------- */
-
-PG_FUNCTION_INFO_V1(mlc_model_info);
-PG_FUNCTION_INFO_V1(mlc_fuzz_model_loader);
-
-/* SQL name of a task */
-static const char *
-task_name(int task)
-{
-	return task == MLC_TASK_REGRESSION ? "regression" : "classification";
-}
-
-/* SQL name of an algorithm */
-static const char *
-algorithm_name(int algorithm)
-{
-	switch (algorithm)
-	{
-		case MLC_ALGO_LINEAR:
-			return "linear";
-		case MLC_ALGO_RIDGE:
-			return "ridge";
-		case MLC_ALGO_LOGISTIC:
-			return "logistic";
-	}
-	return "unknown";
-}
-
-/* Build a jsonb value from JSON text */
-static Datum
-jsonb_from_text(const char *json)
-{
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
-}
-
-/* mlcycle.model_info(bytea): validate a stored model and summarize it */
-Datum
-mlc_model_info(PG_FUNCTION_ARGS)
-{
-	bytea	   *blob = PG_GETARG_BYTEA_PP(0);
-	MlcModel   *model = mlc_model_deserialize(blob);
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf,
-					 "{\"format_version\": %d, \"task\": \"%s\", \"algorithm\": \"%s\", "
-					 "\"columns\": %d, \"features\": %d, \"classes\": %d}",
-					 MLC_FORMAT_VERSION, task_name(model->task),
-					 algorithm_name(model->algorithm), model->ncolumns,
-					 model->nfeatures, model->nclasses);
-	PG_RETURN_DATUM(jsonb_from_text(buf.data));
-}
-
-
-/* ---------- SQL: fuzz_model_loader ---------- */
+#if !defined(MLC_FUZZ_STANDALONE) || defined(MLC_FUZZ_MUTATOR)
 
 #define FUZZ_MAX_GROWTH 64
 
@@ -1057,7 +1003,8 @@ fuzz_mutate_once(pg_prng_state *rng, uint8 *buf, Size *len, Size cap)
 			if (n == 0)
 				break;
 			pos = fuzz_range(rng, 0, n - 1);
-			k = Min(fuzz_range(rng, 1, 8), n - pos);
+			k = fuzz_range(rng, 1, 8);	/* not inside Min(): it evaluates twice */
+			k = Min(k, n - pos);
 			memmove(buf + pos, buf + pos + k, n - pos - k);
 			*len = n - k;
 			break;
@@ -1099,6 +1046,67 @@ fuzz_mutant(pg_prng_state *rng, const uint8 *src, Size srclen)
 		mlc_model_reseal(out);
 	return out;
 }
+
+#endif
+
+
+#ifndef MLC_FUZZ_STANDALONE
+
+/* ---------- SQL: model_info ---------- */
+
+PG_FUNCTION_INFO_V1(mlc_model_info);
+PG_FUNCTION_INFO_V1(mlc_fuzz_model_loader);
+
+/* SQL name of a task */
+static const char *
+task_name(int task)
+{
+	return task == MLC_TASK_REGRESSION ? "regression" : "classification";
+}
+
+/* SQL name of an algorithm */
+static const char *
+algorithm_name(int algorithm)
+{
+	switch (algorithm)
+	{
+		case MLC_ALGO_LINEAR:
+			return "linear";
+		case MLC_ALGO_RIDGE:
+			return "ridge";
+		case MLC_ALGO_LOGISTIC:
+			return "logistic";
+	}
+	return "unknown";
+}
+
+/* Build a jsonb value from JSON text */
+static Datum
+jsonb_from_text(const char *json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
+/* mlcycle.model_info(bytea): validate a stored model and summarize it */
+Datum
+mlc_model_info(PG_FUNCTION_ARGS)
+{
+	bytea	   *blob = PG_GETARG_BYTEA_PP(0);
+	MlcModel   *model = mlc_model_deserialize(blob);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "{\"format_version\": %d, \"task\": \"%s\", \"algorithm\": \"%s\", "
+					 "\"columns\": %d, \"features\": %d, \"classes\": %d}",
+					 MLC_FORMAT_VERSION, task_name(model->task),
+					 algorithm_name(model->algorithm), model->ncolumns,
+					 model->nfeatures, model->nclasses);
+	PG_RETURN_DATUM(jsonb_from_text(buf.data));
+}
+
+
+/* ---------- SQL: fuzz_model_loader ---------- */
 
 /* An accepted model must serialize back to exactly the same bytes */
 static void

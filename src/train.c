@@ -117,8 +117,8 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 
 	run->alpha = 1.0;
 	run->C = 1.0;
-	run->max_iter = 1000;
-	run->tol = 1e-8;
+	run->max_iter = MLC_LOGISTIC_DEFAULT_MAX_ITER;
+	run->tol = MLC_LOGISTIC_DEFAULT_TOL;
 	foreach(lc, pairs)
 	{
 		MlcJsonPair *p = lfirst(lc);

@@ -15,6 +15,7 @@ work=$(mktemp -d /tmp/mlcycle-dump.XXXXXX)
 cleanup_work() { rm -rf "$work"; }
 mlc_atexit cleanup_work
 psql=("${MLC_PSQL[@]}")
+export PGOPTIONS="-c client_min_messages=warning" # no progress NOTICEs
 failures=0
 
 check() { # check NAME CONDITION-COMMAND...
@@ -49,7 +50,7 @@ model_bytes_digest() {
 }
 
 predictions() {
-	PGOPTIONS='-c extra_float_digits=3' "${psql[@]}" -Atq -d "$1" -c "
+	PGOPTIONS="$PGOPTIONS -c extra_float_digits=3" "${psql[@]}" -Atq -d "$1" -c "
 		SELECT id, ml_predict('churn', c), ml_predict_class('churn', c), ml_predict('charges', c)
 		FROM customers c ORDER BY id"
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "common/hashfn.h"
+#include "common/pg_prng.h"
 #include "mb/pg_wchar.h"
 #include "port/pg_crc32c.h"
 #include "utils/memutils.h"
@@ -332,4 +333,45 @@ pg_qsort(void *base, size_t nel, size_t elsize,
 		 int (*cmp) (const void *, const void *))
 {
 	qsort(base, nel, elsize, cmp);
+}
+
+/* ---------- pseudo-random numbers: splitmix64, not PostgreSQL's generator ---------- */
+
+void
+pg_prng_seed(pg_prng_state *state, uint64 seed)
+{
+	state->s0 = seed;
+	state->s1 = 0;
+}
+
+uint64
+pg_prng_uint64(pg_prng_state *state)
+{
+	uint64		z = (state->s0 += UINT64CONST(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+uint64
+pg_prng_uint64_range(pg_prng_state *state, uint64 rmin, uint64 rmax)
+{
+	if (rmax <= rmin)
+		return rmin;
+	if (rmax - rmin == PG_UINT64_MAX)
+		return pg_prng_uint64(state);
+	return rmin + pg_prng_uint64(state) % (rmax - rmin + 1);
+}
+
+uint32
+pg_prng_uint32(pg_prng_state *state)
+{
+	return (uint32) (pg_prng_uint64(state) >> 32);
+}
+
+bool
+pg_prng_bool(pg_prng_state *state)
+{
+	return (pg_prng_uint64(state) >> 63) != 0;
 }

@@ -2,7 +2,9 @@
 # test/fuzz/run.sh: build the libFuzzer target for the model reader
 # (src/model_io.c) with ASan + UBSan, generate a seed corpus of valid models
 # and fuzz.  Usage: test/fuzz/run.sh [RUNS] [extra libFuzzer flags...]
-# (default 200000 runs).  Crash inputs are written to test/fuzz/crash-*.
+# (default 200000 runs).  It first runs the mutation engine of
+# mlcycle.fuzz_model_loader on each seed (MUTATIONS=n per seed, default
+# 20000).  Crash inputs are written to test/fuzz/crash-*.
 set -eu
 
 RUNS=${1:-200000}
@@ -45,9 +47,17 @@ clang $CFLAGS $SAN \
 	"$HERE/gen_seeds.c" "$ROOT/src/model_io.c" "$HERE/pg_stubs.c" \
 	-lm -o "$WORK/gen_seeds"
 
+# shellcheck disable=SC2086
+clang $CFLAGS $SAN "$HERE/mutate_check.c" "$HERE/pg_stubs.c" -lm -o "$WORK/mutate_check"
+
 echo "== generating the seed corpus"
 "$WORK/gen_seeds" "$CORPUS"
 ls -l "$CORPUS"
+
+echo "== mutation engine of mlcycle.fuzz_model_loader, ${MUTATIONS:-20000} per seed"
+for seed in "$CORPUS"/seed-*.bin; do
+	"$WORK/mutate_check" "$seed" "${MUTATIONS:-20000}" 42
+done
 
 echo "== fuzzing: $RUNS runs"
 "$HERE/fuzz_model" -runs="$RUNS" -max_len=4096 -print_final_stats=1 \

@@ -4,7 +4,7 @@
 --   pg_prove -d DB test/pgtap/learners_reference.sql
 -- References: test/fixtures/learner_reference.json.  A coefficient matches
 -- when |got - ref| <= tol * max(1, |ref|): tol 1e-6 for linear and ridge,
--- 1e-4 for logistic.  Every model is trained on all rows (test_size => 0).
+-- 1e-6 for logistic.  Every model is trained on all rows (test_size => 0).
 \unset ECHO
 \set QUIET 1
 \pset format unaligned
@@ -288,8 +288,8 @@ SELECT is((SELECT count(*)::int
       ON got.feature = ref.feature AND got.class = ref.class
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
-             <= 0.0001 * greatest(1, abs(ref.coefficient))), 0,
-          'ref_pima_logit (logistic diabetes on pima): coefficients match the reference within 0.0001');
+             <= 1e-06 * greatest(1, abs(ref.coefficient))), 0,
+          'ref_pima_logit (logistic diabetes on pima): coefficients match the reference within 1e-06');
 SELECT diag('ref_pima_logit mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -301,7 +301,7 @@ SELECT diag('ref_pima_logit mismatch: ' || string_agg(
       ON got.feature = ref.feature AND got.class = ref.class
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
-             <= 0.0001 * greatest(1, abs(ref.coefficient))
+             <= 1e-06 * greatest(1, abs(ref.coefficient))
   HAVING count(*) > 0;
 
 -- ref_pima_logit_bal
@@ -317,8 +317,8 @@ SELECT is((SELECT count(*)::int
       ON got.feature = ref.feature AND got.class = ref.class
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
-             <= 0.0001 * greatest(1, abs(ref.coefficient))), 0,
-          'ref_pima_logit_bal (logistic diabetes on pima): coefficients match the reference within 0.0001');
+             <= 1e-06 * greatest(1, abs(ref.coefficient))), 0,
+          'ref_pima_logit_bal (logistic diabetes on pima): coefficients match the reference within 1e-06');
 SELECT diag('ref_pima_logit_bal mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -330,7 +330,7 @@ SELECT diag('ref_pima_logit_bal mismatch: ' || string_agg(
       ON got.feature = ref.feature AND got.class = ref.class
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
-             <= 0.0001 * greatest(1, abs(ref.coefficient))
+             <= 1e-06 * greatest(1, abs(ref.coefficient))
   HAVING count(*) > 0;
 
 -- ref_telco_logit
@@ -346,8 +346,8 @@ SELECT is((SELECT count(*)::int
       ON got.feature = ref.feature AND got.class = ref.class
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
-             <= 0.0001 * greatest(1, abs(ref.coefficient))), 0,
-          'ref_telco_logit (logistic churn on telco): coefficients match the reference within 0.0001');
+             <= 1e-06 * greatest(1, abs(ref.coefficient))), 0,
+          'ref_telco_logit (logistic churn on telco): coefficients match the reference within 1e-06');
 SELECT diag('ref_telco_logit mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -359,7 +359,7 @@ SELECT diag('ref_telco_logit mismatch: ' || string_agg(
       ON got.feature = ref.feature AND got.class = ref.class
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
-             <= 0.0001 * greatest(1, abs(ref.coefficient))
+             <= 1e-06 * greatest(1, abs(ref.coefficient))
   HAVING count(*) > 0;
 
 -- ref_penguins_logit
@@ -375,8 +375,8 @@ SELECT is((SELECT count(*)::int
       ON got.feature = ref.feature AND got.class = ref.class
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
-             <= 0.0001 * greatest(1, abs(ref.coefficient))), 0,
-          'ref_penguins_logit (logistic species on penguins): coefficients match the reference within 0.0001');
+             <= 1e-06 * greatest(1, abs(ref.coefficient))), 0,
+          'ref_penguins_logit (logistic species on penguins): coefficients match the reference within 1e-06');
 SELECT diag('ref_penguins_logit mismatch: ' || string_agg(
            format('%s[%s] got %s want %s', coalesce(got.feature, ref.feature),
                   coalesce(got.class, ref.class), got.coefficient, ref.coefficient),
@@ -388,7 +388,7 @@ SELECT diag('ref_penguins_logit mismatch: ' || string_agg(
       ON got.feature = ref.feature AND got.class = ref.class
    WHERE got.coefficient IS NULL OR ref.coefficient IS NULL
       OR NOT abs(got.coefficient - ref.coefficient)
-             <= 0.0001 * greatest(1, abs(ref.coefficient))
+             <= 1e-06 * greatest(1, abs(ref.coefficient))
   HAVING count(*) > 0;
 
 -- ref_telco_lin
