@@ -151,8 +151,9 @@ mlc_stop_cluster() {
 		tail -n 60 "$MLC_PGDIR/server.log" >&2 || true
 	fi
 	if [ "$rc" -ne 0 ] || [ -n "${MLC_KEEP:-}" ]; then
-		# keep the log (and, with MLC_KEEP, everything) for a post-mortem
-		[ -n "${MLC_KEEP:-}" ] || rm -rf "$MLC_PGDIR/data"
+		# keep the logs (and, with MLC_KEEP, everything) for a post-mortem
+		[ -n "${MLC_KEEP:-}" ] ||
+			find "$MLC_PGDIR" -mindepth 1 -maxdepth 1 ! -name '*.log' -exec rm -rf {} +
 		printf 'cluster directory kept: %s\n' "$MLC_PGDIR" >&2
 	else
 		rm -rf "$MLC_PGDIR"

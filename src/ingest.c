@@ -296,7 +296,7 @@ mlc_raw_column_init(MlcRawColumn *col, int64 capacity, bool categorical)
 	{
 		HASHCTL		ctl;
 
-		col->codes = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * capacity);
+		col->codes = mlc_alloc_large(sizeof(int32) * capacity);
 		col->dict = palloc(sizeof(char *) * 16);
 		ctl.keysize = sizeof(char *);
 		ctl.entrysize = sizeof(MlcDictEntry);
@@ -307,7 +307,7 @@ mlc_raw_column_init(MlcRawColumn *col, int64 capacity, bool categorical)
 									 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 	}
 	else
-		col->values = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * capacity);
+		col->values = mlc_alloc_large(sizeof(double) * capacity);
 }
 
 /* Bytes one row costs in the dataset */
@@ -329,9 +329,21 @@ mlc_dataset_grow(MlcDataset *ds)
 		MlcRawColumn *col = (i < ds->ncols) ? &ds->cols[i] : &ds->target;
 
 		if (col->codes)
-			col->codes = repalloc_huge(col->codes, sizeof(int32) * newcap);
+		{
+			int32	   *codes = mlc_alloc_large(sizeof(int32) * newcap);
+
+			memcpy(codes, col->codes, sizeof(int32) * ds->capacity);
+			pfree(col->codes);
+			col->codes = codes;
+		}
 		else
-			col->values = repalloc_huge(col->values, sizeof(double) * newcap);
+		{
+			double	   *values = mlc_alloc_large(sizeof(double) * newcap);
+
+			memcpy(values, col->values, sizeof(double) * ds->capacity);
+			pfree(col->values);
+			col->values = values;
+		}
 	}
 	ds->capacity = newcap;
 }
@@ -557,6 +569,25 @@ mlc_assign_attnos(MlcDataset *ds, Relation rel, const char *target)
 	}
 }
 
+/* Rows to allocate for at first: the planner's estimate, within the memory budget */
+static int64
+mlc_initial_capacity(MlcDataset *ds, Oid relid)
+{
+	double		reltuples = 0;
+	double		budget_rows = (double) mlc_max_train_memory_kb * 1024.0 / (double) mlc_row_bytes(ds);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+
+	if (HeapTupleIsValid(tup))
+	{
+		reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+		ReleaseSysCache(tup);
+	}
+	/* partitioned tables and views have no estimate of their own */
+	if (!(reltuples > 0))
+		return 1024;
+	return (int64) Max(1024.0, Min(reltuples * 1.05 + 1024.0, budget_rows / 2));
+}
+
 /* Read relation's columns (all but target and exclude) and target into memory */
 MlcDataset *
 mlc_ingest(Oid relid, const char *target, ArrayType *exclude, bool target_as_label)
@@ -576,7 +607,7 @@ mlc_ingest(Oid relid, const char *target, ArrayType *exclude, bool target_as_lab
 	mlc_assign_attnos(ds, rel, target);
 	relation_close(rel, AccessShareLock);
 
-	ds->capacity = 1024;
+	ds->capacity = mlc_initial_capacity(ds, relid);
 	mlc_check_memory(mlc_row_bytes(ds) * ds->capacity, "training rows");
 	for (int i = 0; i < ds->ncols; i++)
 		mlc_raw_column_init(&ds->cols[i], ds->capacity,

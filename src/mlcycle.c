@@ -6,10 +6,12 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <sys/mman.h>
 
 #include "fmgr.h"
 #include "portability/instr_time.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "learners.h"
 #include "mlcycle.h"
@@ -85,4 +87,27 @@ mlc_check_memory(Size bytes, const char *what)
 				 errdetail("Holding the %s brings the run to %.1f MB; the limit is %.1f MB.",
 						   what, mlc_reserved_bytes / 1048576.0, limit / 1048576.0),
 				 errhint("Raise mlcycle.max_train_memory, train on a sample of the rows, or exclude columns.")));
+}
+
+/*
+ * A large training array in the current memory context.  Transparent huge
+ * pages are requested for its 2 MB-aligned interior before the first touch:
+ * on virtual machines page faults otherwise cost more than filling the data.
+ */
+void *
+mlc_alloc_large(Size bytes)
+{
+	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext, bytes);
+
+#ifdef MADV_HUGEPAGE
+	if (bytes >= 4 * 1024 * 1024)
+	{
+		uintptr_t	start = TYPEALIGN(2 * 1024 * 1024, (uintptr_t) p);
+		uintptr_t	end = TYPEALIGN_DOWN(2 * 1024 * 1024, (uintptr_t) p + bytes);
+
+		if (end > start)
+			(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+	}
+#endif
+	return p;
 }

@@ -22,6 +22,9 @@ extern bool mlc_progress;
 /* milliseconds elapsed since start (a value from mlc_now_ms) */
 extern double mlc_now_ms(void);
 
+/* a large array for training data (huge pages where the kernel offers them) */
+extern void *mlc_alloc_large(Size bytes);
+
 /* training memory budget (mlcycle.max_train_memory), counted per run */
 extern void mlc_memory_reset(void);
 extern void mlc_check_memory(Size bytes, const char *what);

@@ -166,7 +166,23 @@ check_string_len(const char *s, const char *what)
 				 errhint("Exclude the column or shorten its values.")));
 }
 
-/* Check the counts and lengths the reader limits, so we never write what it refuses */
+/* Fail unless every coefficient is finite: a diverged fit must not be saved */
+static void
+check_coef_finite(const MlcModel *model)
+{
+	int64		ncoef = (int64) model->ncoef_rows * (model->nfeatures + 1);
+	int64		k;
+
+	for (k = 0; k < ncoef; k++)
+		if (!isfinite(model->coef[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("cannot save the model: coefficient " INT64_FORMAT " is not finite", k + 1),
+					 errdetail("Training produced an infinite or NaN coefficient."),
+					 errhint("Scale the features, or add regularization (ridge, or a smaller C for logistic regression).")));
+}
+
+/* Check the counts, lengths and values the reader refuses, so we never write them */
 static void
 check_writable(const MlcModel *model)
 {
@@ -192,9 +208,18 @@ check_writable(const MlcModel *model)
 						MLC_MAX_CATEGORIES);
 		for (j = 0; j < col->ncategories; j++)
 			check_string_len(col->categories[j], "a category value");
+		if (!isfinite(col->fill) || !isfinite(col->center) ||
+			!isfinite(col->scale_by) || col->scale_by == 0.0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("cannot save the model: the preprocessing of column \"%s\" is not finite",
+							col->name),
+					 errdetail("Its fill value, center or scale divisor is infinite, NaN or a zero divisor."),
+					 errhint("Remove infinite values from the column, or exclude it.")));
 	}
 	for (i = 0; i < model->nclasses; i++)
 		check_string_len(model->classes[i], "a class label");
+	check_coef_finite(model);
 }
 
 /* Write one column's preprocessing step */

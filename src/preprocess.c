@@ -550,7 +550,7 @@ mlc_preprocess_transform(const MlcModel *m, MlcDataset *ds, const int64 *rows, i
 	int32	  **maps = palloc0(sizeof(int32 *) * m->ncolumns);
 
 	mlc_check_memory(bytes, "preprocessed matrix");
-	X = MemoryContextAllocHuge(CurrentMemoryContext, bytes);
+	X = mlc_alloc_large(bytes);
 	for (int j = 0; j < m->ncolumns; j++)
 		if (m->columns[j].kind == MLC_KIND_CATEGORICAL)
 			maps[j] = mlc_code_map(&m->columns[j], &ds->cols[j]);

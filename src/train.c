@@ -576,7 +576,7 @@ mlc_evaluate(MlcTrainRun *run, const double *X, const int64 *rows, int64 n, Stri
 {
 	MlcModel   *m = run->model;
 	int			width = (m->task == MLC_TASK_REGRESSION) ? 1 : m->nclasses;
-	double	   *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * width);
+	double	   *out = mlc_alloc_large(sizeof(double) * n * width);
 	double		score;
 
 	for (int64 i = 0; i < n; i++)

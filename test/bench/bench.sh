@@ -25,6 +25,7 @@ fi
 	mlc_die "$python lacks sklearn/psycopg2/numpy: apt-get install python3-sklearn python3-psycopg2 python3-numpy"
 
 psql=("${MLC_PSQL[@]}" -d "$db")
+export PGOPTIONS="-c client_min_messages=warning" # no progress NOTICEs from ml_train
 # list SEP FORMAT: FORMAT (with %d for k) for k = 1..20, joined by SEP
 list() { awk -v sep="$1" -v fmt="$2" 'BEGIN { for (k = 1; k <= 20; k++) printf "%s" fmt, (k > 1 ? sep : ""), k }'; }
 # lin A M C S: a fixed linear combination of f1..f20, weight ((k*A) mod M - C) / S
