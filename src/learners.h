@@ -14,13 +14,30 @@
  * intercept, which is never penalized (as scikit-learn does).
  */
 
+/*
+ * The rows a least-squares fit reads, in blocks, so that callers can produce
+ * them on the fly instead of materializing X: fill writes rows
+ * [start, start + nb) as nb x (p + 1) values, the p features then the target.
+ */
+typedef struct MlcRows
+{
+	int64		n;
+	int			p;
+	void		(*fill) (void *arg, int64 start, int nb, double *out);
+	void	   *arg;
+	const double *X;			/* for mlc_rows_from_arrays */
+	const double *y;
+} MlcRows;
+
+/* linear.c: rows of a dense, row-major X and its target y */
+extern void mlc_rows_from_arrays(MlcRows *rows, const double *X, const double *y,
+								 int64 n, int p);
+
 /* linear.c: ordinary least squares; minimum-norm solution when X is rank deficient */
-extern void mlc_fit_linear(const double *X, const double *y, int64 n, int p,
-						   double *coef, int *rank);
+extern void mlc_fit_linear(const MlcRows *rows, double *coef, int *rank);
 
 /* linear.c: ridge regression, minimizes ||y - Xb - c||^2 + alpha ||b||^2 */
-extern void mlc_fit_ridge(const double *X, const double *y, int64 n, int p,
-						  double alpha, double *coef);
+extern void mlc_fit_ridge(const MlcRows *rows, double alpha, double *coef);
 
 /*
  * logistic.c: L2-penalized logistic regression, scikit-learn's objective

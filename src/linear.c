@@ -35,13 +35,11 @@
 static void check_linear_input(int64 n, int p);
 static int	block_rows(int p1);
 static int	tsqr_block_rows(int p1);
-static void centered_gram(const double *X, const double *y, int64 n, int p,
-						  double *mean, double *M);
+static void centered_gram(const MlcRows *rows, double *mean, double *M);
 static bool solve_normal_equations(const double *M, int p, double *b);
-static int	solve_tsqr(const double *X, const double *y, int64 n, int p,
-					   const double *mean, double *b);
-static void copy_centered_block(const double *X, const double *y, int64 start,
-								int nb, int p, const double *center, double *buf);
+static int	solve_tsqr(const MlcRows *rows, const double *mean, double *b);
+static void copy_centered_block(const MlcRows *rows, int64 start, int nb,
+								const double *center, double *buf);
 
 /* Refuse inputs no least-squares fit can use */
 static void
@@ -84,24 +82,51 @@ tsqr_block_rows(int p1)
 	return Max(block_rows(p1), Min(rows, fit));
 }
 
-/* Copy rows [start, start + nb) of [X y] into buf, minus center (p + 1 values) */
+/* Copy rows [start, start + nb) of [X y] into buf, minus center (p + 1 values, or NULL) */
 static void
-copy_centered_block(const double *X, const double *y, int64 start, int nb,
-					int p, const double *center, double *buf)
+copy_centered_block(const MlcRows *rows, int64 start, int nb,
+					const double *center, double *buf)
 {
-	int			p1 = p + 1;
+	int			p1 = rows->p + 1;
 	int			i,
 				j;
 
+	rows->fill(rows->arg, start, nb, buf);
+	if (center == NULL)
+		return;
 	for (i = 0; i < nb; i++)
 	{
-		const double *xi = X + (start + i) * p;
 		double	   *bi = buf + (Size) i * p1;
 
-		for (j = 0; j < p; j++)
-			bi[j] = xi[j] - center[j];
-		bi[p] = y[start + i] - center[p];
+		for (j = 0; j < p1; j++)
+			bi[j] -= center[j];
 	}
+}
+
+/* MlcRows fill callback over a dense X and y */
+static void
+fill_from_arrays(void *arg, int64 start, int nb, double *out)
+{
+	const MlcRows *rows = (const MlcRows *) arg;
+	int			p = rows->p;
+
+	for (int i = 0; i < nb; i++)
+	{
+		memcpy(out + (Size) i * (p + 1), rows->X + (start + i) * p, p * sizeof(double));
+		out[(Size) i * (p + 1) + p] = rows->y[start + i];
+	}
+}
+
+/* Rows of a dense, row-major X and its target y */
+void
+mlc_rows_from_arrays(MlcRows *rows, const double *X, const double *y, int64 n, int p)
+{
+	rows->n = n;
+	rows->p = p;
+	rows->X = X;
+	rows->y = y;
+	rows->fill = fill_from_arrays;
+	rows->arg = rows;
 }
 
 /*
@@ -111,14 +136,14 @@ copy_centered_block(const double *X, const double *y, int64 start, int nb,
  * update of Chan, Golub and LeVeque, so no large sums cancel.
  */
 static void
-centered_gram(const double *X, const double *y, int64 n, int p,
-			  double *mean, double *M)
+centered_gram(const MlcRows *rows, double *mean, double *M)
 {
+	int64		n = rows->n;
+	int			p = rows->p;
 	int			p1 = p + 1;
 	int			block = block_rows(p1);
 	double	   *buf = palloc((Size) block * p1 * sizeof(double));
 	double	   *bmean = palloc(p1 * sizeof(double));
-	double	   *zero = palloc0(p1 * sizeof(double));
 	double		seen = 0.0;
 	int64		start;
 	int			i,
@@ -132,7 +157,7 @@ centered_gram(const double *X, const double *y, int64 n, int p,
 		double		total = seen + nb;
 
 		CHECK_FOR_INTERRUPTS();
-		copy_centered_block(X, y, start, nb, p, zero, buf);
+		copy_centered_block(rows, start, nb, NULL, buf);
 
 		/* block mean, then center the block on it */
 		memset(bmean, 0, p1 * sizeof(double));
@@ -171,7 +196,6 @@ centered_gram(const double *X, const double *y, int64 n, int p,
 
 	pfree(buf);
 	pfree(bmean);
-	pfree(zero);
 }
 
 /*
@@ -239,9 +263,10 @@ solve_normal_equations(const double *M, int p, double *b)
  * one an SVD of the whole matrix would make.  Returns the rank.
  */
 static int
-solve_tsqr(const double *X, const double *y, int64 n, int p,
-		   const double *mean, double *b)
+solve_tsqr(const MlcRows *rows, const double *mean, double *b)
 {
+	int64		n = rows->n;
+	int			p = rows->p;
 	int			p1 = p + 1;
 	int			block = tsqr_block_rows(p1);
 	int			ld = p1 + block;
@@ -272,7 +297,7 @@ solve_tsqr(const double *X, const double *y, int64 n, int p,
 		int			m = p1 + nb;
 
 		CHECK_FOR_INTERRUPTS();
-		copy_centered_block(X, y, start, nb, p, mean, buf);
+		copy_centered_block(rows, start, nb, mean, buf);
 
 		/* stack R (row-major upper) on the block, column-major, lda = m */
 		for (j = 0; j < p1; j++)
@@ -316,9 +341,10 @@ solve_tsqr(const double *X, const double *y, int64 n, int p,
  * deficient problems get the minimum-norm slopes, as scipy's lstsq gives.
  */
 void
-mlc_fit_linear(const double *X, const double *y, int64 n, int p,
-			   double *coef, int *rank)
+mlc_fit_linear(const MlcRows *rows, double *coef, int *rank)
 {
+	int64		n = rows->n;
+	int			p = rows->p;
 	int			p1 = p + 1;
 	double	   *mean;
 	double	   *M;
@@ -330,7 +356,7 @@ mlc_fit_linear(const double *X, const double *y, int64 n, int p,
 	mlc_linalg_prepare();
 	mean = palloc(p1 * sizeof(double));
 	M = palloc((Size) p1 * p1 * sizeof(double));
-	centered_gram(X, y, n, p, mean, M);
+	centered_gram(rows, mean, M);
 
 	if (solve_normal_equations(M, p, coef))
 	{
@@ -340,7 +366,7 @@ mlc_fit_linear(const double *X, const double *y, int64 n, int p,
 				r++;
 	}
 	else
-		r = solve_tsqr(X, y, n, p, mean, coef);
+		r = solve_tsqr(rows, mean, coef);
 
 	intercept = mean[p];
 	for (j = 0; j < p; j++)
@@ -358,9 +384,10 @@ mlc_fit_linear(const double *X, const double *y, int64 n, int p,
  * (Xc'Xc + alpha I) b = Xc'yc by Cholesky, as scikit-learn's Ridge does.
  */
 void
-mlc_fit_ridge(const double *X, const double *y, int64 n, int p,
-			  double alpha, double *coef)
+mlc_fit_ridge(const MlcRows *rows, double alpha, double *coef)
 {
+	int64		n = rows->n;
+	int			p = rows->p;
 	int			p1 = p + 1;
 	double	   *mean;
 	double	   *M;
@@ -377,7 +404,7 @@ mlc_fit_ridge(const double *X, const double *y, int64 n, int p,
 				 errhint("Pass a hyperparameter such as {\"alpha\": 1}.")));
 	if (alpha == 0.0)
 	{
-		mlc_fit_linear(X, y, n, p, coef, NULL);
+		mlc_fit_linear(rows, coef, NULL);
 		return;
 	}
 
@@ -385,7 +412,7 @@ mlc_fit_ridge(const double *X, const double *y, int64 n, int p,
 	mlc_linalg_prepare();
 	mean = palloc(p1 * sizeof(double));
 	M = palloc((Size) p1 * p1 * sizeof(double));
-	centered_gram(X, y, n, p, mean, M);
+	centered_gram(rows, mean, M);
 
 	A = palloc((Size) Max(p, 1) * Max(p, 1) * sizeof(double));
 	g = palloc(Max(p, 1) * sizeof(double));

@@ -541,25 +541,31 @@ mlc_code_map(const MlcColumn *c, const MlcRawColumn *raw)
 	return map;
 }
 
-/* Apply the fitted pipeline to rows of ds: a new nrows x nfeatures matrix */
-double *
-mlc_preprocess_transform(const MlcModel *m, MlcDataset *ds, const int64 *rows, int64 nrows)
+/* Prepare to apply a fitted pipeline to rows of ds */
+void
+mlc_transformer_init(MlcTransformer *t, const MlcModel *m, MlcDataset *ds)
 {
-	Size		bytes = sizeof(double) * (Size) nrows * (Size) Max(m->nfeatures, 1);
-	double	   *X;
-	int32	  **maps = palloc0(sizeof(int32 *) * m->ncolumns);
-
-	mlc_check_memory(bytes, "preprocessed matrix");
-	X = mlc_alloc_large(bytes);
+	t->m = m;
+	t->ds = ds;
+	t->maps = palloc0(sizeof(int32 *) * Max(m->ncolumns, 1));
 	for (int j = 0; j < m->ncolumns; j++)
 		if (m->columns[j].kind == MLC_KIND_CATEGORICAL)
-			maps[j] = mlc_code_map(&m->columns[j], &ds->cols[j]);
+			t->maps[j] = mlc_code_map(&m->columns[j], &ds->cols[j]);
+}
+
+/* Write the features of rows[0..nrows) into out, one row every ld values */
+void
+mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
+				   double *out, int ld)
+{
+	const MlcModel *m = t->m;
+
 	for (int64 i = 0; i < nrows; i++)
 	{
-		double	   *out = X + i * m->nfeatures;
+		double	   *o = out + i * ld;
 		int64		r = rows[i];
 
-		if ((i & 0xFFFF) == 0)
+		if ((i & 0xFFFF) == 0xFFFF)
 			CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j < m->ncolumns; j++)
 		{
@@ -567,14 +573,28 @@ mlc_preprocess_transform(const MlcModel *m, MlcDataset *ds, const int64 *rows, i
 
 			if (c->kind == MLC_KIND_CATEGORICAL)
 			{
-				int32		code = ds->cols[j].codes[r];
+				int32		code = t->ds->cols[j].codes[r];
 
-				mlc_emit_category(c, code < 0 ? -1 : maps[j][code], code < 0, out);
+				mlc_emit_category(c, code < 0 ? -1 : t->maps[j][code], code < 0, o);
 			}
 			else
-				mlc_emit_numeric(c, ds->cols[j].values[r], out);
+				mlc_emit_numeric(c, t->ds->cols[j].values[r], o);
 		}
 	}
+}
+
+/* Apply the fitted pipeline to rows of ds: a new nrows x nfeatures matrix */
+double *
+mlc_preprocess_transform(const MlcModel *m, MlcDataset *ds, const int64 *rows, int64 nrows)
+{
+	Size		bytes = sizeof(double) * (Size) nrows * (Size) Max(m->nfeatures, 1);
+	MlcTransformer t;
+	double	   *X;
+
+	mlc_check_memory(bytes, "preprocessed matrix");
+	X = mlc_alloc_large(bytes);
+	mlc_transformer_init(&t, m, ds);
+	mlc_transform_rows(&t, rows, nrows, X, m->nfeatures);
 	return X;
 }
 

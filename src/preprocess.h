@@ -24,6 +24,20 @@
 extern MlcModel *mlc_preprocess_fit(MlcDataset *ds, const int64 *rows, int64 nrows,
 									Jsonb *spec, char **resolved);
 
+/* Applies a fitted pipeline to rows of a dataset */
+typedef struct MlcTransformer
+{
+	const MlcModel *m;
+	MlcDataset *ds;
+	int32	  **maps;			/* per categorical column: dataset code -> category */
+} MlcTransformer;
+
+extern void mlc_transformer_init(MlcTransformer *t, const MlcModel *m, MlcDataset *ds);
+
+/* Write the features of rows[0..nrows) into out, one row every ld values */
+extern void mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
+							   double *out, int ld);
+
 /* Apply the fitted pipeline to rows of ds: a new nrows x nfeatures matrix */
 extern double *mlc_preprocess_transform(const MlcModel *m, MlcDataset *ds,
 										const int64 *rows, int64 nrows);

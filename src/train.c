@@ -510,7 +510,28 @@ mlc_one_hot_groups(const MlcModel *m)
 	return n;
 }
 
-/* Fit the learner on the preprocessed training matrix */
+/* State of the least-squares row source: training rows preprocessed on the fly */
+typedef struct MlcTrainRows
+{
+	MlcTrainRun *run;
+	MlcTransformer t;
+} MlcTrainRows;
+
+/* MlcRows fill callback: features of training rows, then the target */
+static void
+mlc_fill_train_rows(void *arg, int64 start, int nb, double *out)
+{
+	MlcTrainRows *tr = (MlcTrainRows *) arg;
+	MlcTrainRun *run = tr->run;
+	int			p = run->model->nfeatures;
+	const int64 *rows = run->train_rows + start;
+
+	mlc_transform_rows(&tr->t, rows, nb, out, p + 1);
+	for (int i = 0; i < nb; i++)
+		out[(Size) i * (p + 1) + p] = run->ds->target.values[rows[i]];
+}
+
+/* Fit the learner; least squares reads the rows in blocks, logistic needs X */
 static void
 mlc_fit(MlcTrainRun *run, const double *X)
 {
@@ -522,17 +543,22 @@ mlc_fit(MlcTrainRun *run, const double *X)
 	m->task = run->task;
 	if (run->task == MLC_TASK_REGRESSION)
 	{
-		double	   *y = palloc(sizeof(double) * n);
+		MlcTrainRows tr;
+		MlcRows		rows;
 
-		for (int64 i = 0; i < n; i++)
-			y[i] = run->ds->target.values[run->train_rows[i]];
+		tr.run = run;
+		mlc_transformer_init(&tr.t, m, run->ds);
+		rows.n = n;
+		rows.p = p;
+		rows.fill = mlc_fill_train_rows;
+		rows.arg = &tr;
 		m->ncoef_rows = 1;
 		m->coef = palloc0(sizeof(double) * (p + 1));
 		if (run->algorithm == MLC_ALGO_LINEAR)
 		{
 			int			rank = 0;
 
-			mlc_fit_linear(X, y, n, p, m->coef, &rank);
+			mlc_fit_linear(&rows, m->coef, &rank);
 			/* each one-hot group sums to 1 and so costs one rank with an intercept */
 			if (rank < p - mlc_one_hot_groups(m))
 				ereport(NOTICE,
@@ -540,7 +566,7 @@ mlc_fit(MlcTrainRun *run, const double *X)
 								rank, p)));
 		}
 		else
-			mlc_fit_ridge(X, y, n, p, run->alpha, m->coef);
+			mlc_fit_ridge(&rows, run->alpha, m->coef);
 	}
 	else
 	{
@@ -572,19 +598,28 @@ mlc_fit(MlcTrainRun *run, const double *X)
 
 /* Metrics of the model on the given rows, as a JSON object; returns the headline metric */
 static double
-mlc_evaluate(MlcTrainRun *run, const double *X, const int64 *rows, int64 n, StringInfo json)
+mlc_evaluate(MlcTrainRun *run, const int64 *rows, int64 n, StringInfo json)
 {
 	MlcModel   *m = run->model;
 	int			width = (m->task == MLC_TASK_REGRESSION) ? 1 : m->nclasses;
 	double	   *out = mlc_alloc_large(sizeof(double) * n * width);
+	int			block = 4096;
+	double	   *x = palloc(sizeof(double) * block * Max(m->nfeatures, 1));
+	MlcTransformer t;
 	double		score;
 
-	for (int64 i = 0; i < n; i++)
+	/* preprocess a block of rows at a time, then predict each */
+	mlc_transformer_init(&t, m, run->ds);
+	for (int64 start = 0; start < n; start += block)
 	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		mlc_predict_features(m, X + i * m->nfeatures, out + i * width);
+		int			nb = (int) Min((int64) block, n - start);
+
+		CHECK_FOR_INTERRUPTS();
+		mlc_transform_rows(&t, rows + start, nb, x, m->nfeatures);
+		for (int i = 0; i < nb; i++)
+			mlc_predict_features(m, x + (Size) i * m->nfeatures, out + (start + i) * width);
 	}
+	pfree(x);
 	if (m->task == MLC_TASK_REGRESSION)
 	{
 		double	   *y = palloc(sizeof(double) * n);
@@ -616,7 +651,7 @@ mlc_score_metric(const MlcModel *m)
 
 /* Build the metrics JSON: train and test metrics and the headline score */
 static void
-mlc_compute_metrics(MlcTrainRun *run, const double *Xtrain)
+mlc_compute_metrics(MlcTrainRun *run)
 {
 	StringInfoData train,
 				test;
@@ -624,15 +659,10 @@ mlc_compute_metrics(MlcTrainRun *run, const double *Xtrain)
 	double		score;
 
 	initStringInfo(&train);
-	score = mlc_evaluate(run, Xtrain, run->train_rows, run->ntrain, &train);
+	score = mlc_evaluate(run, run->train_rows, run->ntrain, &train);
 	initStringInfo(&test);
 	if (run->ntest > 0)
-	{
-		double	   *Xtest = mlc_preprocess_transform(run->model, run->ds, run->test_rows, run->ntest);
-
-		score = mlc_evaluate(run, Xtest, run->test_rows, run->ntest, &test);
-		pfree(Xtest);
-	}
+		score = mlc_evaluate(run, run->test_rows, run->ntest, &test);
 	else
 		appendStringInfoString(&test, train.data);
 	initStringInfo(&run->metrics);
@@ -743,7 +773,7 @@ mlc_deploy_trained(MlcTrainRun *run, int64 model_id)
 static void
 mlc_train_model(MlcTrainRun *run, Oid relid)
 {
-	double	   *X;
+	double	   *X = NULL;
 	double		ms;
 
 	run->ds = mlc_ingest(relid, run->target, run->exclude, run->task == MLC_TASK_CLASSIFICATION);
@@ -765,7 +795,9 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		fitted->positive_class = run->model->positive_class;
 		run->model = fitted;
 	}
-	X = mlc_preprocess_transform(run->model, run->ds, run->train_rows, run->ntrain);
+	/* least squares reads preprocessed rows in blocks; logistic iterates over X */
+	if (run->algorithm == MLC_ALGO_LOGISTIC)
+		X = mlc_preprocess_transform(run->model, run->ds, run->train_rows, run->ntrain);
 	ms = mlc_phase_ms(run, "preprocess");
 	mlc_progress_notice("mlcycle: fitted preprocessing on " INT64_FORMAT " training rows (" INT64_FORMAT " held out): %d features in %.0f ms",
 					run->ntrain, run->ntest, run->model->nfeatures, ms);
@@ -777,8 +809,9 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 						algorithm_names[run->algorithm], ms, run->iterations);
 	else
 		mlc_progress_notice("mlcycle: fitted %s in %.0f ms", algorithm_names[run->algorithm], ms);
-	mlc_compute_metrics(run, X);
-	pfree(X);
+	if (X)
+		pfree(X);
+	mlc_compute_metrics(run);
 	ms = mlc_phase_ms(run, "metrics");
 	mlc_progress_notice("mlcycle: computed metrics on the %s rows in %.0f ms",
 					run->ntest > 0 ? "test" : "training", ms);
