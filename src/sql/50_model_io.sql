@@ -15,3 +15,6 @@ LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION mlcycle.fuzz_model_loader(bytea, int, int) IS
 'Testing aid: loads the given number of randomly mutated copies of a serialized model (bit flips, byte overwrites, truncation, insertions, deletions, extreme 4- and 8-byte values; half of them with a recomputed CRC32C), each in a subtransaction, and returns {"iterations", "accepted", "rejected"}. Accepted copies must serialize back to the same bytes. The seed makes the run reproducible.';
+
+-- a testing aid that can keep a backend busy: not for every role
+REVOKE ALL ON FUNCTION mlcycle.fuzz_model_loader(bytea, int, int) FROM PUBLIC;
