@@ -84,4 +84,33 @@ extern bool mlc_spd_solve(const double *A, const double *b, int p,
 extern int	mlc_minnorm_solve(const double *A, int m, int p, const double *b,
 							  double rcond, double *x);
 
+/*
+ * linalg.c: a centered cross-product accumulator: after n rows z, mean is
+ * their mean and M = sum (z - mean)(z - mean)' (w x w, row-major).
+ */
+typedef struct MlcGram
+{
+	int			w;
+	double		n;
+	double	   *mean;
+	double	   *M;
+	double	   *bmean;			/* scratch */
+} MlcGram;
+
+extern void mlc_gram_init(MlcGram *g, int w);
+extern void mlc_gram_add_block(MlcGram *g, double *buf, int nb);
+extern void mlc_gram_widen(MlcGram *g, int w);
+extern void mlc_gram_finish(MlcGram *g);
+
+/*
+ * linear.c: least squares from the centered statistics of [X y] (mean and M
+ * over p + 1 variables, the target last).  The linear fit returns false when
+ * the normal equations are too ill conditioned for Cholesky; the caller then
+ * needs the rows (mlc_fit_linear).  Ridge always succeeds.
+ */
+extern bool mlc_fit_linear_gram(const double *mean, const double *M, int p,
+								double *coef, int *rank);
+extern void mlc_fit_ridge_gram(const double *mean, const double *M, int p,
+							   double alpha, double *coef);
+
 #endif							/* MLCYCLE_LEARNERS_H */

@@ -187,3 +187,88 @@ mlc_minnorm_solve(const double *A, int m, int p, const double *b,
 	pfree(iwork);
 	return (int) rank;
 }
+
+/* Start a centered cross-product accumulator over w variables */
+void
+mlc_gram_init(MlcGram *g, int w)
+{
+	g->w = w;
+	g->n = 0.0;
+	g->mean = palloc0(Max(w, 1) * sizeof(double));
+	g->M = palloc0((Size) Max(w, 1) * Max(w, 1) * sizeof(double));
+	g->bmean = palloc(Max(w, 1) * sizeof(double));
+}
+
+/*
+ * Add nb rows (buf, nb x w, row-major; centered in place).  The block is
+ * centered on its own mean and merged with the pairwise update of Chan,
+ * Golub and LeVeque, so no large sums cancel.  Only M's upper triangle is
+ * kept until mlc_gram_finish.
+ */
+void
+mlc_gram_add_block(MlcGram *g, double *buf, int nb)
+{
+	int			w = g->w;
+	double	   *bmean = g->bmean;
+	double		total = g->n + nb;
+	int			i,
+				j;
+
+	if (nb <= 0)
+		return;
+	memset(bmean, 0, w * sizeof(double));
+	for (i = 0; i < nb; i++)
+		for (j = 0; j < w; j++)
+			bmean[j] += buf[(Size) i * w + j];
+	for (j = 0; j < w; j++)
+		bmean[j] /= nb;
+	for (i = 0; i < nb; i++)
+		for (j = 0; j < w; j++)
+			buf[(Size) i * w + j] -= bmean[j];
+
+	/* M += B'B, then the between-means term; bmean becomes the shift */
+	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, w, nb, 1.0, buf, w, 1.0, g->M, w);
+	for (j = 0; j < w; j++)
+		bmean[j] -= g->mean[j];
+	cblas_dsyr(CblasRowMajor, CblasUpper, w, g->n * nb / total, bmean, 1, g->M, w);
+	for (j = 0; j < w; j++)
+		g->mean[j] += bmean[j] * nb / total;
+	g->n = total;
+}
+
+/* Add variables that were 0 in every row so far: the accumulator grows to w */
+void
+mlc_gram_widen(MlcGram *g, int w)
+{
+	double	   *M = palloc0((Size) w * w * sizeof(double));
+	double	   *mean = palloc0(w * sizeof(double));
+
+	Assert(w >= g->w);
+	for (int i = 0; i < g->w; i++)
+		memcpy(M + (Size) i * w, g->M + (Size) i * g->w, g->w * sizeof(double));
+	memcpy(mean, g->mean, g->w * sizeof(double));
+	pfree(g->M);
+	pfree(g->mean);
+	pfree(g->bmean);
+	g->M = M;
+	g->mean = mean;
+	g->bmean = palloc(w * sizeof(double));
+	g->w = w;
+}
+
+/* Mirror the upper triangle and check that every entry is finite */
+void
+mlc_gram_finish(MlcGram *g)
+{
+	int			w = g->w;
+
+	for (int i = 0; i < w; i++)
+		for (int j = 0; j < i; j++)
+			g->M[(Size) i * w + j] = g->M[(Size) j * w + i];
+	for (Size i = 0; i < (Size) w * w; i++)
+		if (!isfinite(g->M[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("training data contains infinite or NaN values"),
+					 errhint("Remove or impute infinite values before training.")));
+}

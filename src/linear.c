@@ -139,63 +139,24 @@ static void
 centered_gram(const MlcRows *rows, double *mean, double *M)
 {
 	int64		n = rows->n;
-	int			p = rows->p;
-	int			p1 = p + 1;
+	int			p1 = rows->p + 1;
 	int			block = block_rows(p1);
 	double	   *buf = palloc((Size) block * p1 * sizeof(double));
-	double	   *bmean = palloc(p1 * sizeof(double));
-	double		seen = 0.0;
-	int64		start;
-	int			i,
-				j;
+	MlcGram		g;
 
-	memset(mean, 0, p1 * sizeof(double));
-	memset(M, 0, (Size) p1 * p1 * sizeof(double));
-	for (start = 0; start < n; start += block)
+	mlc_gram_init(&g, p1);
+	for (int64 start = 0; start < n; start += block)
 	{
 		int			nb = (int) Min((int64) block, n - start);
-		double		total = seen + nb;
 
 		CHECK_FOR_INTERRUPTS();
 		copy_centered_block(rows, start, nb, NULL, buf);
-
-		/* block mean, then center the block on it */
-		memset(bmean, 0, p1 * sizeof(double));
-		for (i = 0; i < nb; i++)
-			for (j = 0; j < p1; j++)
-				bmean[j] += buf[(Size) i * p1 + j];
-		for (j = 0; j < p1; j++)
-			bmean[j] /= nb;
-		for (i = 0; i < nb; i++)
-			for (j = 0; j < p1; j++)
-				buf[(Size) i * p1 + j] -= bmean[j];
-
-		/* M += B'B, then the between-means term; bmean becomes the shift */
-		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p1, nb, 1.0, buf,
-					p1, 1.0, M, p1);
-		for (j = 0; j < p1; j++)
-			bmean[j] -= mean[j];
-		cblas_dsyr(CblasRowMajor, CblasUpper, p1, seen * nb / total, bmean, 1,
-				   M, p1);
-		for (j = 0; j < p1; j++)
-			mean[j] += bmean[j] * nb / total;
-		seen = total;
+		mlc_gram_add_block(&g, buf, nb);
 	}
-
-	/* mirror the upper triangle */
-	for (i = 0; i < p1; i++)
-		for (j = 0; j < i; j++)
-			M[(Size) i * p1 + j] = M[(Size) j * p1 + i];
-
-	for (i = 0; i < p1 * p1; i++)
-		if (!isfinite(M[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("training data contains infinite or NaN values"),
-					 errhint("Remove or impute infinite values before training.")));
-
+	mlc_gram_finish(&g);
+	memcpy(mean, g.mean, p1 * sizeof(double));
+	memcpy(M, g.M, (Size) p1 * p1 * sizeof(double));
 	pfree(buf);
-	pfree(bmean);
 }
 
 /*
@@ -358,25 +319,43 @@ mlc_fit_linear(const MlcRows *rows, double *coef, int *rank)
 	M = palloc((Size) p1 * p1 * sizeof(double));
 	centered_gram(rows, mean, M);
 
-	if (solve_normal_equations(M, p, coef))
+	if (!mlc_fit_linear_gram(mean, M, p, coef, &r))
 	{
-		r = 0;
-		for (j = 0; j < p; j++)
-			if (M[(Size) j * p1 + j] != 0.0)
-				r++;
-	}
-	else
 		r = solve_tsqr(rows, mean, coef);
+		intercept = mean[p];
+		for (j = 0; j < p; j++)
+			intercept -= mean[j] * coef[j];
+		coef[p] = intercept;
+	}
+	if (rank)
+		*rank = r;
 
+	pfree(mean);
+	pfree(M);
+}
+
+/* Least squares from centered statistics; false when Cholesky cannot be trusted */
+bool
+mlc_fit_linear_gram(const double *mean, const double *M, int p, double *coef, int *rank)
+{
+	int			p1 = p + 1;
+	double		intercept;
+	int			r = 0;
+	int			j;
+
+	mlc_linalg_prepare();
+	if (!solve_normal_equations(M, p, coef))
+		return false;
+	for (j = 0; j < p; j++)
+		if (M[(Size) j * p1 + j] != 0.0)
+			r++;
 	intercept = mean[p];
 	for (j = 0; j < p; j++)
 		intercept -= mean[j] * coef[j];
 	coef[p] = intercept;
 	if (rank)
 		*rank = r;
-
-	pfree(mean);
-	pfree(M);
+	return true;
 }
 
 /*
@@ -391,11 +370,6 @@ mlc_fit_ridge(const MlcRows *rows, double alpha, double *coef)
 	int			p1 = p + 1;
 	double	   *mean;
 	double	   *M;
-	double	   *A;
-	double	   *g;
-	double		intercept;
-	int			i,
-				j;
 
 	if (!(alpha >= 0.0) || !isfinite(alpha))
 		ereport(ERROR,
@@ -413,7 +387,23 @@ mlc_fit_ridge(const MlcRows *rows, double alpha, double *coef)
 	mean = palloc(p1 * sizeof(double));
 	M = palloc((Size) p1 * p1 * sizeof(double));
 	centered_gram(rows, mean, M);
+	mlc_fit_ridge_gram(mean, M, p, alpha, coef);
+	pfree(mean);
+	pfree(M);
+}
 
+/* Ridge regression from centered statistics of [X y] */
+void
+mlc_fit_ridge_gram(const double *mean, const double *M, int p, double alpha, double *coef)
+{
+	int			p1 = p + 1;
+	double	   *A;
+	double	   *g;
+	double		intercept;
+	int			i,
+				j;
+
+	mlc_linalg_prepare();
 	A = palloc((Size) Max(p, 1) * Max(p, 1) * sizeof(double));
 	g = palloc(Max(p, 1) * sizeof(double));
 	for (i = 0; i < p; i++)
@@ -432,8 +422,6 @@ mlc_fit_ridge(const MlcRows *rows, double alpha, double *coef)
 		intercept -= mean[j] * coef[j];
 	coef[p] = intercept;
 
-	pfree(mean);
-	pfree(M);
 	pfree(A);
 	pfree(g);
 }
