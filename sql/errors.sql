@@ -122,7 +122,7 @@ SELECT try($$SELECT ml_predict('ok', ARRAY[1, 2, 3]::float8[])$$);
 SELECT try($$SELECT ml_predict_class('ok', g) FROM good g LIMIT 1$$);
 SELECT try($$SELECT ml_predict_proba('ok', g) FROM good g LIMIT 1$$);
 SELECT model_id, deployed FROM ml_train('nums', 'good', 'y', exclude => '{label,b}');
-SELECT ml_predict('nums', ARRAY[1, 2]::float8[]);
+SELECT round(ml_predict('nums', ARRAY[1, 2]::float8[])::numeric, 6);
 SELECT try($$SELECT ml_predict('nums', ARRAY[1, 2, 3]::float8[])$$);
 SELECT try($$SELECT ml_predict('nums', ARRAY[[1, 2], [3, 4]]::float8[])$$);
 SELECT try($$SELECT ml_predict('nums', ARRAY['Infinity', 2]::float8[])$$);
@@ -134,13 +134,13 @@ SELECT try($$SELECT ml_predict('strict', r) FROM (SELECT NULL::float8 AS a, 'p' 
 -- corrupted model bytes: an error, never a crash
 UPDATE mlcycle.models SET model = overlay(model PLACING '\xdeadbeef'::bytea FROM 20)
 WHERE model_id = (SELECT max(model_id) FROM mlcycle.models);
-SELECT try($$SELECT ml_predict('strict', g) FROM good g LIMIT 1$$);
+SELECT regexp_replace(try($$SELECT ml_predict('strict', g) FROM good g LIMIT 1$$), '[0-9A-F]{8}', 'XXXXXXXX', 'g');
 UPDATE mlcycle.models SET model = substring(model FROM 1 FOR 10)
 WHERE model_id = (SELECT max(model_id) FROM mlcycle.models);
-SELECT try($$SELECT ml_predict('strict', g) FROM good g LIMIT 1$$);
+SELECT regexp_replace(try($$SELECT ml_predict('strict', g) FROM good g LIMIT 1$$), '[0-9A-F]{8}', 'XXXXXXXX', 'g');
 UPDATE mlcycle.models SET model = '\x'
 WHERE model_id = (SELECT max(model_id) FROM mlcycle.models);
-SELECT try($$SELECT ml_predict('strict', g) FROM good g LIMIT 1$$);
+SELECT regexp_replace(try($$SELECT ml_predict('strict', g) FROM good g LIMIT 1$$), '[0-9A-F]{8}', 'XXXXXXXX', 'g');
 SELECT try($$SELECT * FROM ml_coefficients('strict')$$);
 SELECT try($$SELECT * FROM ml_coefficients(NULL)$$);
 SELECT try($$SELECT * FROM ml_coefficients('strict', 1)$$);

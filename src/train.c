@@ -30,6 +30,7 @@
 #include "model.h"
 #include "predict.h"
 #include "preprocess.h"
+#include "split.h"
 
 PG_FUNCTION_INFO_V1(ml_train);
 
@@ -353,67 +354,41 @@ mlc_prepare_classes(MlcTrainRun *run, MlcModel *m)
 						run->target, K)));
 }
 
-/* Fisher-Yates shuffle of idx[0..n) */
-static void
-mlc_shuffle(int64 *idx, int64 n, pg_prng_state *rng)
-{
-	for (int64 i = n - 1; i > 0; i--)
-	{
-		int64		j = (int64) pg_prng_uint64_range(rng, 0, (uint64) i);
-		int64		t = idx[i];
-
-		idx[i] = idx[j];
-		idx[j] = t;
-	}
-}
-
-static int
-mlc_cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a,
-				y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* Split the rows into training and test rows, seeded, random or stratified */
+/* Split the rows into training and test rows (split.h), random or stratified */
 static void
 mlc_split(MlcTrainRun *run)
 {
 	int64		n = run->ds->nrows;
-	int64	   *perm = palloc(sizeof(int64) * n);
+	double	   *u = palloc(sizeof(double) * n);
 	bool	   *is_test = palloc0(sizeof(bool) * n);
 	pg_prng_state rng;
 
-	pg_prng_seed(&rng, (uint64) (uint32) run->seed);
+	mlc_split_rng(&rng, run->seed);
 	for (int64 i = 0; i < n; i++)
-		perm[i] = i;
-	mlc_shuffle(perm, n, &rng);
-	if (run->test_size > 0 && !run->stratified)
-	{
-		int64		ntest = (int64) ceil(run->test_size * (double) n);
-
-		for (int64 i = 0; i < ntest; i++)
-			is_test[perm[i]] = true;
-	}
+		u[i] = pg_prng_double(&rng);
+	if (!run->stratified)
+		mlc_split_mark(u, n, mlc_split_test_count(run->test_size, n), is_test);
 	else if (run->test_size > 0)
 	{
-		/* per class, in shuffled order: the first ceil(test_size * count) rows */
+		/* per class: the ceil(test_size * count) rows with the smallest draws */
 		int32		K = run->model->nclasses;
-		int64	   *count = palloc0(sizeof(int64) * K);
-		int64	   *taken = palloc0(sizeof(int64) * K);
+		double	   *cu = palloc(sizeof(double) * n);
+		int64	   *ci = palloc(sizeof(int64) * n);
+		bool	   *ct = palloc(sizeof(bool) * n);
 
-		for (int64 i = 0; i < n; i++)
-			count[run->y[i]]++;
-		for (int64 i = 0; i < n; i++)
+		for (int32 c = 0; c < K; c++)
 		{
-			int32		c = run->y[perm[i]];
+			int64		m = 0;
 
-			if (taken[c] < (int64) ceil(run->test_size * (double) count[c]))
-			{
-				is_test[perm[i]] = true;
-				taken[c]++;
-			}
+			for (int64 i = 0; i < n; i++)
+				if (run->y[i] == c)
+				{
+					cu[m] = u[i];
+					ci[m++] = i;
+				}
+			mlc_split_mark(cu, m, mlc_split_test_count(run->test_size, m), ct);
+			for (int64 i = 0; i < m; i++)
+				is_test[ci[i]] = ct[i];
 		}
 	}
 	run->train_rows = palloc(sizeof(int64) * n);
@@ -426,13 +401,12 @@ mlc_split(MlcTrainRun *run)
 		else
 			run->train_rows[run->ntrain++] = i;
 	}
-	qsort(run->train_rows, run->ntrain, sizeof(int64), mlc_cmp_int64);
 	if (run->ntrain < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("only " INT64_FORMAT " training rows after the split", run->ntrain),
 				 errhint("Train on more rows or lower test_size.")));
-	pfree(perm);
+	pfree(u);
 	pfree(is_test);
 }
 
