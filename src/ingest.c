@@ -127,9 +127,9 @@ mlc_type_kind(Oid typid)
 	}
 }
 
-/* Numeric-kind datum to double (bool 0/1, temporal seconds since 1970) */
+/* Numeric-kind datum to double: the types mlc_datum_to_double does not inline */
 double
-mlc_datum_to_double(Datum d, Oid typid, uint8 kind)
+mlc_datum_to_double_slow(Datum d, Oid typid, uint8 kind)
 {
 	switch (typid)
 	{
@@ -569,12 +569,11 @@ mlc_assign_attnos(MlcDataset *ds, Relation rel, const char *target)
 	}
 }
 
-/* Rows to allocate for at first: the planner's estimate, within the memory budget */
-static int64
-mlc_initial_capacity(MlcDataset *ds, Oid relid)
+/* The planner's estimate of a relation's rows; 0 when it has none (views, partitioned tables) */
+double
+mlc_relation_rows_estimate(Oid relid)
 {
 	double		reltuples = 0;
-	double		budget_rows = (double) mlc_max_train_memory_kb * 1024.0 / (double) mlc_row_bytes(ds);
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 
 	if (HeapTupleIsValid(tup))
@@ -582,32 +581,69 @@ mlc_initial_capacity(MlcDataset *ds, Oid relid)
 		reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
 		ReleaseSysCache(tup);
 	}
+	return Max(reltuples, 0);
+}
+
+/* Rows to allocate for at first: the planner's estimate, within the memory budget */
+static int64
+mlc_initial_capacity(MlcDataset *ds, Oid relid)
+{
+	double		reltuples = mlc_relation_rows_estimate(relid);
+	double		budget_rows = (double) mlc_max_train_memory_kb * 1024.0 / (double) mlc_row_bytes(ds);
+
 	/* partitioned tables and views have no estimate of their own */
 	if (!(reltuples > 0))
 		return 1024;
 	return (int64) Max(1024.0, Min(reltuples * 1.05 + 1024.0, budget_rows / 2));
 }
 
-/* Read relation's columns (all but target and exclude) and target into memory */
+/* Describe the relation's feature and target columns, and the query that reads them */
 MlcDataset *
-mlc_ingest(Oid relid, const char *target, ArrayType *exclude, bool target_as_label)
+mlc_ingest_describe(Oid relid, const char *target, ArrayType *exclude)
 {
 	MlcDataset *ds = palloc0(sizeof(MlcDataset));
 	Relation	rel;
-	char	   *query;
-	MlcIngestReceiver rcv;
-	SPIExecuteOptions opts;
-	int			ret;
 
 	ds->relid = relid;
 	ds->relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											 get_rel_name(relid));
 	rel = relation_open(relid, AccessShareLock);
-	query = mlc_describe(ds, rel, target, exclude);
+	ds->query = mlc_describe(ds, rel, target, exclude);
 	mlc_assign_attnos(ds, rel, target);
 	relation_close(rel, AccessShareLock);
+	return ds;
+}
 
-	ds->capacity = mlc_initial_capacity(ds, relid);
+/* Run the dataset's query with the caller's privileges, each row going to dest */
+void
+mlc_ingest_run(MlcDataset *ds, DestReceiver *dest)
+{
+	SPIExecuteOptions opts;
+	MemoryContext cxt = CurrentMemoryContext;
+	int			ret;
+
+	dest->rStartup = mlc_ingest_startup;
+	dest->rShutdown = mlc_ingest_shutdown;
+	dest->rDestroy = mlc_ingest_destroy;
+	dest->mydest = DestNone;
+	memset(&opts, 0, sizeof(opts));
+	opts.read_only = true;
+	opts.dest = dest;
+	ret = SPI_execute_extended(ds->query, &opts);
+	/* SPI leaves its own procedure context current */
+	MemoryContextSwitchTo(cxt);
+	/* SPI says UTILITY when the rows went to a receiver of ours */
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "mlcycle: reading %s failed: %s", ds->relname, SPI_result_code_string(ret));
+}
+
+/* Read the described columns into memory */
+void
+mlc_ingest_read(MlcDataset *ds, bool target_as_label)
+{
+	MlcIngestReceiver rcv;
+
+	ds->capacity = mlc_initial_capacity(ds, ds->relid);
 	mlc_check_memory(mlc_row_bytes(ds) * ds->capacity, "training rows");
 	for (int i = 0; i < ds->ncols; i++)
 		mlc_raw_column_init(&ds->cols[i], ds->capacity,
@@ -616,20 +652,8 @@ mlc_ingest(Oid relid, const char *target, ArrayType *exclude, bool target_as_lab
 
 	memset(&rcv, 0, sizeof(rcv));
 	rcv.pub.receiveSlot = mlc_ingest_receive;
-	rcv.pub.rStartup = mlc_ingest_startup;
-	rcv.pub.rShutdown = mlc_ingest_shutdown;
-	rcv.pub.rDestroy = mlc_ingest_destroy;
-	rcv.pub.mydest = DestNone;
 	rcv.ds = ds;
 	rcv.cxt = CurrentMemoryContext;
 	rcv.classification = target_as_label;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.read_only = true;
-	opts.dest = (DestReceiver *) &rcv;
-	ret = SPI_execute_extended(query, &opts);
-	/* SPI says UTILITY when the rows went to a receiver of ours */
-	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
-		elog(ERROR, "mlcycle: reading %s failed: %s", ds->relname, SPI_result_code_string(ret));
-	return ds;
+	mlc_ingest_run(ds, (DestReceiver *) &rcv);
 }

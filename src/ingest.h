@@ -8,6 +8,9 @@
 
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "tcop/dest.h"
+#include "utils/array.h"
 #include "utils/hsearch.h"
 
 /* One raw column as read: doubles for numeric kinds, dictionary codes for text */
@@ -36,6 +39,7 @@ typedef struct MlcDataset
 	int64		nread;			/* rows read */
 	int64		nskipped;		/* rows skipped for a NULL target */
 	int64		capacity;
+	char	   *query;			/* reads the columns, in this order, target included */
 } MlcDataset;
 
 /* Resolve a relation name like regclass does, and check SELECT privilege */
@@ -44,14 +48,44 @@ extern Oid	mlc_resolve_relation(const char *relation, bool check_select);
 /* Column kind of a type (MLC_KIND_*), or 0 when mlcycle cannot use it */
 extern uint8 mlc_type_kind(Oid typid);
 
+extern double mlc_datum_to_double_slow(Datum d, Oid typid, uint8 kind);
+
 /* Numeric-kind datum to double (bool 0/1, temporal seconds since 1970) */
-extern double mlc_datum_to_double(Datum d, Oid typid, uint8 kind);
+static inline double
+mlc_datum_to_double(Datum d, Oid typid, uint8 kind)
+{
+	switch (typid)
+	{
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case INT4OID:
+			return (double) DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(d);
+		case INT2OID:
+			return (double) DatumGetInt16(d);
+		case BOOLOID:
+			return DatumGetBool(d) ? 1.0 : 0.0;
+		default:
+			return mlc_datum_to_double_slow(d, typid, kind);
+	}
+}
 
 /* Categorical datum to its bytes (not NUL-terminated); buf holds copies when needed */
 extern const char *mlc_datum_to_text(Datum d, Oid typid, int *len, char *buf, int bufsize);
 
-/* Read relation's columns (all but target and exclude) and target into memory */
-extern MlcDataset *mlc_ingest(Oid relid, const char *target, ArrayType *exclude,
-							  bool target_as_label);
+/* The planner's estimate of a relation's rows; 0 when it has none */
+extern double mlc_relation_rows_estimate(Oid relid);
+
+/* Describe the relation's feature and target columns, and the query that reads them */
+extern MlcDataset *mlc_ingest_describe(Oid relid, const char *target, ArrayType *exclude);
+
+/* Run the dataset's query with the caller's privileges, each row going to dest */
+extern void mlc_ingest_run(MlcDataset *ds, DestReceiver *dest);
+
+/* Read the described columns (target as labels for classification) into memory */
+extern void mlc_ingest_read(MlcDataset *ds, bool target_as_label);
 
 #endif							/* MLCYCLE_INGEST_H */

@@ -21,6 +21,7 @@ PG_MODULE_MAGIC;
 int			mlc_max_train_memory_kb = 1024 * 1024;
 int			mlc_blas_threads = 1;
 bool		mlc_progress = true;
+bool		mlc_single_pass = true;
 
 void		_PG_init(void);
 
@@ -46,6 +47,13 @@ _PG_init(void)
 							 "Report the phases of training as NOTICE messages.",
 							 NULL,
 							 &mlc_progress,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("mlcycle.single_pass",
+							 "Fit linear and ridge models on numeric features in one pass over the relation.",
+							 "Off reads the rows into memory first, as the other learners do; the model is the same.",
+							 &mlc_single_pass,
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);

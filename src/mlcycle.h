@@ -11,6 +11,7 @@
 extern int	mlc_max_train_memory_kb;
 extern int	mlc_blas_threads;
 extern bool mlc_progress;
+extern bool mlc_single_pass;
 
 /* a NOTICE about training progress, when mlcycle.progress is on */
 #define mlc_progress_notice(...) \

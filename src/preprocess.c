@@ -294,6 +294,17 @@ mlc_fit_scale(MlcColumn *c, double *v, int64 n)
 		c->scale_by = 1.0;
 }
 
+/* The fill_value of a numeric column imputed with a constant (default 0) */
+static double
+mlc_constant_fill(const MlcColumn *c, const MlcSettings *own, const MlcSettings *all)
+{
+	if ((own->has_fill && own->fill_text) || (!own->has_fill && all->has_fill && all->fill_text))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fill_value of numeric column \"%s\" must be a number", c->name)));
+	return own->has_fill ? own->fill_number : (all->has_fill ? all->fill_number : 0.0);
+}
+
 /* Fit imputation and scaling of a numeric-kind column */
 static void
 mlc_fit_numeric(MlcColumn *c, MlcRawColumn *raw, const int64 *rows, int64 nrows,
@@ -332,11 +343,7 @@ mlc_fit_numeric(MlcColumn *c, MlcRawColumn *raw, const int64 *rows, int64 nrows,
 				mlc_quantile_sorted(v, nn, 0.5) : mlc_mode_sorted(v, nn);
 			break;
 		case MLC_IMPUTE_CONSTANT:
-			if ((own->has_fill && own->fill_text) || (!own->has_fill && all->has_fill && all->fill_text))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("fill_value of numeric column \"%s\" must be a number", c->name)));
-			c->fill = own->has_fill ? own->fill_number : (all->has_fill ? all->fill_number : 0.0);
+			c->fill = mlc_constant_fill(c, own, all);
 			break;
 		default:
 			c->fill = 0.0;
@@ -493,39 +500,79 @@ mlc_append_resolved(StringInfo buf, const MlcColumn *c, bool first)
 	appendStringInfoChar(buf, '}');
 }
 
+/* A model whose columns carry the resolved settings of the spec, not yet fitted */
+static MlcModel *
+mlc_plan(MlcDataset *ds, Jsonb *spec, MlcSettings *all, MlcSettings *per)
+{
+	MlcModel   *m = palloc0(sizeof(MlcModel));
+
+	mlc_parse_spec(spec, ds, all, per);
+	m->ncolumns = ds->ncols;
+	m->columns = palloc0(sizeof(MlcColumn) * ds->ncols);
+	m->positive_class = -1;
+	for (int i = 0; i < ds->ncols; i++)
+	{
+		MlcColumn  *c = &m->columns[i];
+
+		c->name = pstrdup(ds->cols[i].name);
+		c->kind = ds->cols[i].kind;
+		c->fill_index = -1;
+		c->scale_by = 1.0;
+		mlc_resolve_settings(c, all, &per[i]);
+	}
+	return m;
+}
+
+/* The resolved settings of every column, unfitted; numeric constant fills are set */
+MlcModel *
+mlc_preprocess_plan(MlcDataset *ds, Jsonb *spec)
+{
+	MlcSettings all;
+	MlcSettings *per = palloc(sizeof(MlcSettings) * Max(ds->ncols, 1));
+	MlcModel   *m = mlc_plan(ds, spec, &all, per);
+
+	for (int i = 0; i < m->ncolumns; i++)
+		if (m->columns[i].kind != MLC_KIND_CATEGORICAL &&
+			m->columns[i].impute == MLC_IMPUTE_CONSTANT)
+			m->columns[i].fill = mlc_constant_fill(&m->columns[i], &per[i], &all);
+	return m;
+}
+
+/* The settings a fitted model uses, as JSON text for the catalog */
+char *
+mlc_preprocess_describe(const MlcModel *m)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < m->ncolumns; i++)
+		mlc_append_resolved(&buf, &m->columns[i], i == 0);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 /* Fit the pipeline on the given training rows of ds */
 MlcModel *
 mlc_preprocess_fit(MlcDataset *ds, const int64 *rows, int64 nrows, Jsonb *spec,
 				   char **resolved)
 {
-	MlcModel   *m = palloc0(sizeof(MlcModel));
 	MlcSettings all;
-	MlcSettings *per = palloc(sizeof(MlcSettings) * ds->ncols);
-	StringInfoData buf;
+	MlcSettings *per = palloc(sizeof(MlcSettings) * Max(ds->ncols, 1));
+	MlcModel   *m = mlc_plan(ds, spec, &all, per);
 
-	mlc_parse_spec(spec, ds, &all, per);
-	m->ncolumns = ds->ncols;
-	m->columns = palloc0(sizeof(MlcColumn) * ds->ncols);
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	for (int i = 0; i < ds->ncols; i++)
+	for (int i = 0; i < m->ncolumns; i++)
 	{
 		MlcColumn  *c = &m->columns[i];
 		MlcRawColumn *raw = &ds->cols[i];
 
 		CHECK_FOR_INTERRUPTS();
-		c->name = pstrdup(raw->name);
-		c->kind = raw->kind;
-		mlc_resolve_settings(c, &all, &per[i]);
 		if (c->kind == MLC_KIND_CATEGORICAL)
 			mlc_fit_categorical(c, raw, rows, nrows, &per[i], &all);
 		else
 			mlc_fit_numeric(c, raw, rows, nrows, &per[i], &all);
-		mlc_append_resolved(&buf, c, i == 0);
 	}
-	appendStringInfoChar(&buf, '}');
-	*resolved = buf.data;
-	m->positive_class = -1;
+	*resolved = mlc_preprocess_describe(m);
 	mlc_model_finalize(m);
 	return m;
 }

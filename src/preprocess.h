@@ -38,6 +38,12 @@ extern void mlc_transformer_init(MlcTransformer *t, const MlcModel *m, MlcDatase
 extern void mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
 							   double *out, int ld);
 
+/* The resolved settings of every column, unfitted; numeric constant fills are set */
+extern MlcModel *mlc_preprocess_plan(MlcDataset *ds, Jsonb *spec);
+
+/* The settings a fitted model uses, as JSON text for the catalog */
+extern char *mlc_preprocess_describe(const MlcModel *m);
+
 /* Apply the fitted pipeline to rows of ds: a new nrows x nfeatures matrix */
 extern double *mlc_preprocess_transform(const MlcModel *m, MlcDataset *ds,
 										const int64 *rows, int64 nrows);

@@ -31,6 +31,7 @@
 #include "predict.h"
 #include "preprocess.h"
 #include "split.h"
+#include "stream.h"
 
 PG_FUNCTION_INFO_V1(ml_train);
 
@@ -65,6 +66,7 @@ typedef struct MlcTrainRun
 	char	   *hyperparams_json;
 
 	MlcDataset *ds;
+	MlcDataset *ds_rows;		/* the relation's dataset while ds holds test rows */
 	int32	   *y;				/* classification: class index per dataset row */
 	int64	   *train_rows;
 	int64		ntrain;
@@ -431,6 +433,18 @@ mlc_check_dataset(MlcTrainRun *run)
 			mlc_all_null_error(ds->cols[i].name, true);
 }
 
+/* Say that a feature is constant in the training rows */
+static void
+mlc_notice_constant(MlcTrainRun *run, const char *name)
+{
+	ereport(NOTICE,
+			(errmsg("feature column \"%s\" is constant in the training rows", name),
+			 errdetail("It cannot inform the model: %s.",
+					   run->algorithm == MLC_ALGO_LINEAR ?
+					   "least squares gives it a coefficient of 0 (minimum-norm solution)" :
+					   "the penalty keeps its coefficient at 0")));
+}
+
 /* Warn about features that are constant in the training rows */
 static void
 mlc_note_constant_features(MlcTrainRun *run)
@@ -463,12 +477,7 @@ mlc_note_constant_features(MlcTrainRun *run)
 			}
 		}
 		if (constant)
-			ereport(NOTICE,
-					(errmsg("feature column \"%s\" is constant in the training rows", c->name),
-					 errdetail("It cannot inform the model: %s.",
-							   run->algorithm == MLC_ALGO_LINEAR ?
-							   "least squares gives it a coefficient of 0 (minimum-norm solution)" :
-							   "the penalty keeps its coefficient at 0")));
+			mlc_notice_constant(run, c->name);
 	}
 }
 
@@ -623,17 +632,23 @@ mlc_score_metric(const MlcModel *m)
 	return m->nclasses == 2 ? "roc_auc" : "f1";
 }
 
-/* Build the metrics JSON: train and test metrics and the headline score */
+/*
+ * Build the metrics JSON: train and test metrics and the headline score.
+ * train_json, when given, holds the training metrics already computed.
+ */
 static void
-mlc_compute_metrics(MlcTrainRun *run)
+mlc_compute_metrics(MlcTrainRun *run, const char *train_json)
 {
 	StringInfoData train,
 				test;
 	const char *on = run->ntest > 0 ? "test" : "train";
-	double		score;
+	double		score = NAN;
 
 	initStringInfo(&train);
-	score = mlc_evaluate(run, run->train_rows, run->ntrain, &train);
+	if (train_json)
+		appendStringInfoString(&train, train_json);
+	else
+		score = mlc_evaluate(run, run->train_rows, run->ntrain, &train);
 	initStringInfo(&test);
 	if (run->ntest > 0)
 		score = mlc_evaluate(run, run->test_rows, run->ntest, &test);
@@ -744,13 +759,64 @@ mlc_deploy_trained(MlcTrainRun *run, int64 model_id)
 }
 
 /* Read, split, preprocess, fit, evaluate */
+/*
+ * Linear and ridge regression on numeric features: one pass, from the
+ * statistics (stream.c).  False when the rows must be read into memory.
+ */
+static bool
+mlc_train_single_pass(MlcTrainRun *run)
+{
+	MlcStreamResult res;
+	double		ms;
+
+	if (!mlc_single_pass || run->task != MLC_TASK_REGRESSION ||
+		run->algorithm == MLC_ALGO_LOGISTIC || run->test_size <= 0)
+		return false;
+	memset(&res, 0, sizeof(res));
+	if (!mlc_stream_least_squares(run->ds, run->preprocess, run->algorithm,
+								  run->algorithm == MLC_ALGO_RIDGE ? run->alpha : -1.0,
+								  run->test_size, run->seed, &res))
+	{
+		/* start over with the rows in memory */
+		run->ds->nread = run->ds->nskipped = run->ds->nrows = 0;
+		mlc_memory_reset();
+		return false;
+	}
+	ms = mlc_phase_ms(run, "read_fit");
+	mlc_progress_notice("mlcycle: read " INT64_FORMAT " rows with %d features from %s and fitted %s in one pass in %.0f ms (" INT64_FORMAT " skipped: NULL target)",
+						run->ds->nread, run->ds->ncols, run->ds->relname,
+						algorithm_names[run->algorithm], ms, run->ds->nskipped);
+	for (int j = 0; j < res.model->ncolumns; j++)
+		if (res.constant[j])
+			mlc_notice_constant(run, res.model->columns[j].name);
+	run->model = res.model;
+	run->preprocess_json = res.preprocess_json;
+	run->ntrain = res.ntrain;
+	run->ntest = res.ntest;
+	/* test metrics from the kept test rows */
+	run->test_rows = palloc(sizeof(int64) * run->ntest);
+	for (int64 i = 0; i < run->ntest; i++)
+		run->test_rows[i] = i;
+	run->ds_rows = run->ds;
+	run->ds = res.test;
+	mlc_compute_metrics(run, res.train_metrics.data);
+	run->ds = run->ds_rows;
+	ms = mlc_phase_ms(run, "metrics");
+	mlc_progress_notice("mlcycle: computed metrics on the test rows in %.0f ms", ms);
+	return true;
+}
+
+/* Read, split, preprocess, fit, evaluate */
 static void
 mlc_train_model(MlcTrainRun *run, Oid relid)
 {
 	double	   *X = NULL;
 	double		ms;
 
-	run->ds = mlc_ingest(relid, run->target, run->exclude, run->task == MLC_TASK_CLASSIFICATION);
+	run->ds = mlc_ingest_describe(relid, run->target, run->exclude);
+	if (mlc_train_single_pass(run))
+		return;
+	mlc_ingest_read(run->ds, run->task == MLC_TASK_CLASSIFICATION);
 	ms = mlc_phase_ms(run, "read");
 	mlc_progress_notice("mlcycle: read " INT64_FORMAT " rows with %d features from %s in %.0f ms (" INT64_FORMAT " skipped: NULL target)",
 					run->ds->nread, run->ds->ncols, run->ds->relname, ms, run->ds->nskipped);
@@ -785,7 +851,7 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		mlc_progress_notice("mlcycle: fitted %s in %.0f ms", algorithm_names[run->algorithm], ms);
 	if (X)
 		pfree(X);
-	mlc_compute_metrics(run);
+	mlc_compute_metrics(run, NULL);
 	ms = mlc_phase_ms(run, "metrics");
 	mlc_progress_notice("mlcycle: computed metrics on the %s rows in %.0f ms",
 					run->ntest > 0 ? "test" : "training", ms);
@@ -827,6 +893,7 @@ ml_train(PG_FUNCTION_ARGS)
 	blob = mlc_model_serialize(run.model);
 	model_id = mlc_store(&run, blob);
 	deployed = mlc_deploy_trained(&run, model_id);
+	MemoryContextSwitchTo(cxt);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "mlcycle: SPI_finish failed");
 
