@@ -41,8 +41,14 @@ typedef struct MlcPredictState
 	Oid		   *atttypes;		/* base type of each mapped attribute */
 	Datum	   *values;
 	bool	   *nulls;
+	double	   *v;				/* per column: numeric value, NaN for NULL */
+	int32	   *idx;			/* per column: category index, -1 unseen */
+	bool	   *isnull;			/* per column: the value is NULL */
 	double	   *x;				/* preprocessed features */
 	double	   *out;			/* prediction: 1 or nclasses values */
+	/* single-output models: the linear score with scaling folded in */
+	double	   *w;				/* per numeric or ordinal column */
+	double		b;
 } MlcPredictState;
 
 /* Predict from a preprocessed feature vector x */
@@ -94,6 +100,32 @@ mlc_predict_features(const MlcModel *m, const double *x, double *out)
 	}
 }
 
+/*
+ * For single-output models, fold each numeric or ordinal column's scaling
+ * into its coefficient, so that a row costs one multiply-add per column:
+ * coef * (v - center) / scale = (coef / scale) * v - coef * center / scale.
+ */
+static void
+mlc_fold_scaling(MlcPredictState *st)
+{
+	const MlcModel *m = st->cm->model;
+
+	if (m->ncoef_rows != 1)
+		return;
+	st->b = m->coef[m->nfeatures];
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		const MlcColumn *c = &m->columns[j];
+		double		coef = m->coef[c->out_offset];
+
+		st->w[j] = 0.0;
+		if (c->kind == MLC_KIND_CATEGORICAL && c->encode == MLC_ENCODE_ONE_HOT)
+			continue;
+		st->w[j] = coef / c->scale_by;
+		st->b -= coef * c->center / c->scale_by;
+	}
+}
+
 /* The query's state, with the deployed model of project resolved */
 static MlcPredictState *
 mlc_predict_state(FunctionCallInfo fcinfo)
@@ -115,6 +147,11 @@ mlc_predict_state(FunctionCallInfo fcinfo)
 								 sizeof(double) * Max(st->cm->model->nclasses, 1));
 	st->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
 							   sizeof(double) * Max(st->cm->model->nfeatures, 1));
+	st->v = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * Max(st->cm->model->ncolumns, 1));
+	st->idx = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(int32) * Max(st->cm->model->ncolumns, 1));
+	st->isnull = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(bool) * Max(st->cm->model->ncolumns, 1));
+	st->w = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * Max(st->cm->model->ncolumns, 1));
+	mlc_fold_scaling(st);
 	fcinfo->flinfo->fn_extra = st;
 	return st;
 }
@@ -178,9 +215,9 @@ mlc_nonfinite_input(const MlcColumn *c)
 			 errhint("Pass NULL instead (it is imputed as in training), or filter the row out.")));
 }
 
-/* Preprocess the composite row into st->x and predict into st->out */
+/* Read the model's columns of the composite row into st->v, st->idx and st->isnull */
 static MlcPredictState *
-mlc_predict_composite(FunctionCallInfo fcinfo)
+mlc_read_row(FunctionCallInfo fcinfo)
 {
 	MlcPredictState *st = mlc_predict_state(fcinfo);
 	HeapTupleHeader td = PG_GETARG_HEAPTUPLEHEADER(1);
@@ -198,35 +235,73 @@ mlc_predict_composite(FunctionCallInfo fcinfo)
 		const MlcColumn *c = &m->columns[j];
 		int			a = st->attmap[j];
 
-		if (c->kind == MLC_KIND_CATEGORICAL)
+		st->isnull[j] = st->nulls[a];
+		if (st->nulls[a])
 		{
-			int32		idx = -1;
+			if (c->impute == MLC_IMPUTE_ERROR)
+				mlc_null_not_allowed(c);
+			st->v[j] = NAN;
+		}
+		else if (c->kind == MLC_KIND_CATEGORICAL)
+		{
+			char		buf[NAMEDATALEN * 4];
+			int			len;
+			const char *s = mlc_datum_to_text(st->values[a], st->atttypes[j], &len, buf, sizeof(buf));
 
-			if (!st->nulls[a])
-			{
-				char		buf[NAMEDATALEN * 4];
-				int			len;
-				const char *s = mlc_datum_to_text(st->values[a], st->atttypes[j], &len, buf, sizeof(buf));
-
-				idx = mlc_category_lookup(c, s, len);
-			}
-			mlc_emit_category(c, idx, st->nulls[a], st->x);
+			st->idx[j] = mlc_category_lookup(c, s, len);
 		}
 		else
 		{
-			double		v = NAN;
-
-			if (!st->nulls[a])
-			{
-				v = mlc_datum_to_double(st->values[a], st->atttypes[j], c->kind);
-				if (!isfinite(v))
-					mlc_nonfinite_input(c);
-			}
-			mlc_emit_numeric(c, v, st->x);
+			st->v[j] = mlc_datum_to_double(st->values[a], st->atttypes[j], c->kind);
+			if (unlikely(!isfinite(st->v[j])))
+				mlc_nonfinite_input(c);
 		}
 	}
-	mlc_predict_features(m, st->x, st->out);
 	return st;
+}
+
+/* Preprocess the row read into st->x and predict every output into st->out */
+static void
+mlc_predict_generic(MlcPredictState *st)
+{
+	const MlcModel *m = st->cm->model;
+
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		const MlcColumn *c = &m->columns[j];
+
+		if (c->kind == MLC_KIND_CATEGORICAL)
+			mlc_emit_category(c, st->isnull[j] ? -1 : st->idx[j], st->isnull[j], st->x);
+		else
+			mlc_emit_numeric(c, st->isnull[j] ? NAN : st->v[j], st->x);
+	}
+	mlc_predict_features(m, st->x, st->out);
+}
+
+/* The single output of the row read: regression value or positive-class probability */
+static double
+mlc_predict_single(MlcPredictState *st)
+{
+	const MlcModel *m = st->cm->model;
+	double		s = st->b;
+
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		const MlcColumn *c = &m->columns[j];
+
+		if (c->kind != MLC_KIND_CATEGORICAL)
+			s += st->w[j] * (st->isnull[j] ? c->fill : st->v[j]);
+		else
+		{
+			int32		k = st->isnull[j] ? c->fill_index : st->idx[j];
+
+			if (c->encode == MLC_ENCODE_ONE_HOT)
+				s += (k >= 0) ? m->coef[c->out_offset + k] : 0.0;
+			else
+				s += st->w[j] * (double) k;
+		}
+	}
+	return m->task == MLC_TASK_REGRESSION ? s : 1.0 / (1.0 + exp(-s));
 }
 
 /* Error for ml_predict on a multiclass model */
@@ -240,15 +315,6 @@ mlc_check_single_output(const MlcPredictState *st)
 						st->project, st->cm->model->nclasses),
 				 errhint("Use ml_predict_class for the label or ml_predict_proba for the probabilities, ordered as ml_classes('%s').",
 						 st->project)));
-}
-
-/* The single output: regression value or binary positive-class probability */
-static double
-mlc_single_output(const MlcPredictState *st)
-{
-	const MlcModel *m = st->cm->model;
-
-	return m->task == MLC_TASK_REGRESSION ? st->out[0] : st->out[m->positive_class];
 }
 
 /* Error for a classification-only function on a regression model */
@@ -266,10 +332,10 @@ mlc_check_classifier(const MlcPredictState *st, const char *fn)
 Datum
 ml_predict_row(PG_FUNCTION_ARGS)
 {
-	MlcPredictState *st = mlc_predict_composite(fcinfo);
+	MlcPredictState *st = mlc_read_row(fcinfo);
 
 	mlc_check_single_output(st);
-	PG_RETURN_FLOAT8(mlc_single_output(st));
+	PG_RETURN_FLOAT8(mlc_predict_single(st));
 }
 
 /* ml_predict(project, float8[]): numeric features in training order */
@@ -306,23 +372,26 @@ ml_predict_array(PG_FUNCTION_ARGS)
 					 errhint("Pass the whole row: ml_predict('%s', t) FROM my_table t.", st->project)));
 		if (!enulls[j] && !isfinite(v))
 			mlc_nonfinite_input(c);
-		mlc_emit_numeric(c, v, st->x);
+		if (enulls[j] && c->impute == MLC_IMPUTE_ERROR)
+			mlc_null_not_allowed(c);
+		st->v[j] = v;
+		st->isnull[j] = enulls[j];
 	}
-	mlc_predict_features(m, st->x, st->out);
 	pfree(elems);
 	pfree(enulls);
-	PG_RETURN_FLOAT8(mlc_single_output(st));
+	PG_RETURN_FLOAT8(mlc_predict_single(st));
 }
 
 /* ml_predict_class(project, row): the most probable label */
 Datum
 ml_predict_class(PG_FUNCTION_ARGS)
 {
-	MlcPredictState *st = mlc_predict_composite(fcinfo);
+	MlcPredictState *st = mlc_read_row(fcinfo);
 	const MlcModel *m = st->cm->model;
 	int			best = 0;
 
 	mlc_check_classifier(st, "ml_predict_class");
+	mlc_predict_generic(st);
 	if (m->nclasses == 2)
 		best = st->out[m->positive_class] > 0.5 ? m->positive_class : 1 - m->positive_class;
 	else
@@ -336,11 +405,12 @@ ml_predict_class(PG_FUNCTION_ARGS)
 Datum
 ml_predict_proba(PG_FUNCTION_ARGS)
 {
-	MlcPredictState *st = mlc_predict_composite(fcinfo);
+	MlcPredictState *st = mlc_read_row(fcinfo);
 	const MlcModel *m = st->cm->model;
 	Datum	   *d;
 
 	mlc_check_classifier(st, "ml_predict_proba");
+	mlc_predict_generic(st);
 	d = palloc(sizeof(Datum) * m->nclasses);
 	for (int k = 0; k < m->nclasses; k++)
 		d[k] = Float8GetDatum(st->out[k]);

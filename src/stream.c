@@ -32,6 +32,9 @@ typedef struct MlcStream
 	MemoryContext cxt;			/* where the state lives (not the executor's) */
 	const MlcModel *plan;		/* resolved settings */
 	int			p;				/* feature columns */
+	int		   *attno;			/* per column: position in the scan's tuple */
+	Oid		   *typid;			/* per column: base type */
+	uint8	   *kind;			/* per column: MLC_KIND_* */
 	int		   *ind;			/* column -> slot of its NULL indicator, or -1 */
 	MlcGram		gram;			/* slots: p values (NULL as 0), target, indicators */
 	double	   *block;			/* MLC_STREAM_BLOCK rows of gram.w slots */
@@ -165,9 +168,10 @@ mlc_stream_receive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	for (int j = 0; j < p; j++)
 	{
-		MlcRawColumn *col = &ds->cols[j];
+		int			a = st->attno[j];
+		double		v;
 
-		if (slot->tts_isnull[col->attno])
+		if (slot->tts_isnull[a])
 		{
 			if (st->plan->columns[j].impute == MLC_IMPUTE_ERROR)
 				mlc_null_not_allowed(&st->plan->columns[j]);
@@ -176,9 +180,10 @@ mlc_stream_receive(TupleTableSlot *slot, DestReceiver *self)
 			has_null = true;
 			continue;
 		}
-		st->row[j] = mlc_datum_to_double(slot->tts_values[col->attno], col->typid, col->kind);
-		if (!isfinite(st->row[j]))
-			mlc_stream_nonfinite(col->name);
+		v = mlc_datum_to_double(slot->tts_values[a], st->typid[j], st->kind[j]);
+		if (unlikely(!isfinite(v)))
+			mlc_stream_nonfinite(ds->cols[j].name);
+		st->row[j] = v;
 	}
 	st->row[p] = mlc_datum_to_double(slot->tts_values[ds->target.attno], ds->target.typid,
 									 ds->target.kind);
@@ -329,8 +334,16 @@ mlc_stream_least_squares(MlcDataset *ds, Jsonb *spec, int algorithm, double alph
 	st.plan = m;
 	st.p = p;
 	st.ind = palloc(sizeof(int) * Max(p, 1));
+	st.attno = palloc(sizeof(int) * Max(p, 1));
+	st.typid = palloc(sizeof(Oid) * Max(p, 1));
+	st.kind = palloc(sizeof(uint8) * Max(p, 1));
 	for (int j = 0; j < p; j++)
+	{
 		st.ind[j] = -1;
+		st.attno[j] = ds->cols[j].attno;
+		st.typid[j] = ds->cols[j].typid;
+		st.kind[j] = ds->cols[j].kind;
+	}
 	st.nnull = palloc0(sizeof(int64) * Max(p, 1));
 	st.row = palloc(sizeof(double) * (p + 1));
 	mlc_gram_init(&st.gram, p + 1);
