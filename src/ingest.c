@@ -133,20 +133,8 @@ mlc_datum_to_double_slow(Datum d, Oid typid, uint8 kind)
 {
 	switch (typid)
 	{
-		case INT2OID:
-			return (double) DatumGetInt16(d);
-		case INT4OID:
-			return (double) DatumGetInt32(d);
-		case INT8OID:
-			return (double) DatumGetInt64(d);
-		case FLOAT4OID:
-			return (double) DatumGetFloat4(d);
-		case FLOAT8OID:
-			return DatumGetFloat8(d);
 		case NUMERICOID:
 			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
-		case BOOLOID:
-			return DatumGetBool(d) ? 1.0 : 0.0;
 		case DATEOID:
 			{
 				DateADT		date = DatumGetDateADT(d);
@@ -390,6 +378,22 @@ mlc_store_value(MlcRawColumn *col, int64 r, Datum d, bool isnull, bool label)
 				 errhint("Filter those rows out with a view, or turn them into NULL with NULLIF so they are imputed.")));
 }
 
+/* Deform and count a scanned row; false when its target is NULL (it is skipped) */
+bool
+mlc_ingest_count_row(MlcDataset *ds, TupleTableSlot *slot)
+{
+	slot_getallattrs(slot);
+	ds->nread++;
+	if ((ds->nread & 0xFFFF) == 0)
+		CHECK_FOR_INTERRUPTS();
+	if (slot->tts_isnull[ds->target.attno])
+	{
+		ds->nskipped++;
+		return false;
+	}
+	return true;
+}
+
 /* receiveSlot: append one row */
 static bool
 mlc_ingest_receive(TupleTableSlot *slot, DestReceiver *self)
@@ -399,15 +403,8 @@ mlc_ingest_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContext old;
 	int64		r = ds->nrows;
 
-	slot_getallattrs(slot);
-	ds->nread++;
-	if ((ds->nread & 0xFFFF) == 0)
-		CHECK_FOR_INTERRUPTS();
-	if (slot->tts_isnull[ds->target.attno])
-	{
-		ds->nskipped++;
+	if (!mlc_ingest_count_row(ds, slot))
 		return true;
-	}
 	old = MemoryContextSwitchTo(rcv->cxt);
 	if (r >= ds->capacity)
 		mlc_dataset_grow(ds);

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
@@ -84,6 +85,9 @@ extern MlcDataset *mlc_ingest_describe(Oid relid, const char *target, ArrayType 
 
 /* Run the dataset's query with the caller's privileges, each row going to dest */
 extern void mlc_ingest_run(MlcDataset *ds, DestReceiver *dest);
+
+/* Deform and count a scanned row; false when its target is NULL (it is skipped) */
+extern bool mlc_ingest_count_row(MlcDataset *ds, TupleTableSlot *slot);
 
 /* Read the described columns (target as labels for classification) into memory */
 extern void mlc_ingest_read(MlcDataset *ds, bool target_as_label);

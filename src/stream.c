@@ -157,15 +157,8 @@ mlc_stream_receive(TupleTableSlot *slot, DestReceiver *self)
 	bool		has_null = false;
 	MemoryContext old;
 
-	slot_getallattrs(slot);
-	ds->nread++;
-	if ((ds->nread & 0xFFFF) == 0)
-		CHECK_FOR_INTERRUPTS();
-	if (slot->tts_isnull[ds->target.attno])
-	{
-		ds->nskipped++;
+	if (!mlc_ingest_count_row(ds, slot))
 		return true;
-	}
 	for (int j = 0; j < p; j++)
 	{
 		int			a = st->attno[j];
