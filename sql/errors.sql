@@ -63,6 +63,8 @@ SELECT try($$SELECT * FROM ml_train('e', 'with_nan', 'y')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'odd_type', 'y')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', exclude => '{label,nosuch}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', exclude => '{a,b,c,label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', exclude => ARRAY['label', NULL])$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', exclude => '{{label},{b}}')$$);
 -- options
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'xgboost')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'logistic', exclude => '{label}')$$);
@@ -74,6 +76,7 @@ SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"C": 
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"class_weight": "heavy"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"positive_class": "maybe"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', hyperparams => '[1, 2]')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'c', task => 'classification', hyperparams => '{"positive_class": "1"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', task => 'clustering')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', test_size => 1)$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', test_size => -0.1)$$);

@@ -160,7 +160,8 @@ mlc_deployed_model(const char *project, MemoryContext query_cxt)
 	if (strlen(project) >= MLC_PROJECT_KEY_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("project \"%s\" does not exist", project)));
+				 errmsg("project \"%s\" does not exist", project),
+				 errhint("Train it first with ml_train, or check the name in mlcycle.overview.")));
 	mlc_cache_init();
 	mlc_lookup_deployments_relid();
 	memset(&key, 0, sizeof(key));
@@ -248,7 +249,8 @@ ml_coefficients(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("project must not be NULL")));
+				 errmsg("project must not be NULL"),
+				 errhint("Pass the name of a project.")));
 	project = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	InitMaterializedSRF(fcinfo, 0);
 	m = mlc_load_model(project, model_id, &found_id);

@@ -243,7 +243,8 @@ mlc_dict_code(MlcRawColumn *col, const char *s, int len)
 	if (strlen(key) != (size_t) len)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("column \"%s\" contains a value with a NUL byte", col->name)));
+				 errmsg("column \"%s\" contains a value with a NUL byte", col->name),
+				 errhint("Exclude the column, or train on a view that removes the NUL bytes.")));
 	e = (MlcDictEntry *) hash_search(col->dict_hash, &key, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -457,7 +458,8 @@ mlc_check_exclude(Relation rel, Datum *ex, bool *exnull, int nex)
 		if (exnull[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("exclude must not contain NULL")));
+					 errmsg("exclude must not contain NULL"),
+					 errhint("Remove the NULL element from exclude.")));
 		name = TextDatumGetCString(ex[i]);
 		if (get_attnum(RelationGetRelid(rel), name) == InvalidAttrNumber)
 			ereport(ERROR,

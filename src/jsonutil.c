@@ -62,7 +62,8 @@ mlc_json_string(const MlcJsonPair *p, const char *what)
 	if (p->value.type != jbvString)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s \"%s\" must be a string", what, p->key)));
+				 errmsg("%s \"%s\" must be a string", what, p->key),
+				 errhint("Quote the value, as in {\"%s\": \"...\"}.", p->key)));
 	return pnstrdup(p->value.val.string.val, p->value.val.string.len);
 }
 
@@ -75,13 +76,15 @@ mlc_json_number(const MlcJsonPair *p, const char *what)
 	if (p->value.type != jbvNumeric)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s \"%s\" must be a number", what, p->key)));
+				 errmsg("%s \"%s\" must be a number", what, p->key),
+				 errhint("Write a JSON number without quotes, as in {\"%s\": 1}.", p->key)));
 	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
 										   NumericGetDatum(p->value.val.numeric)));
 	if (isnan(d) || isinf(d))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s \"%s\" must be a finite number", what, p->key)));
+				 errmsg("%s \"%s\" must be a finite number", what, p->key),
+				 errhint("NaN and Infinity are not valid settings.")));
 	return d;
 }
 

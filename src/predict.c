@@ -353,7 +353,8 @@ ml_predict_array(PG_FUNCTION_ARGS)
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("features must be a one-dimensional array")));
+				 errmsg("features must be a one-dimensional array"),
+				 errhint("Pass ARRAY[x1, x2, ...]::float8[] in training order.")));
 	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &enulls, &n);
 	if (n != m->ncolumns)
 		ereport(ERROR,

@@ -301,7 +301,8 @@ mlc_constant_fill(const MlcColumn *c, const MlcSettings *own, const MlcSettings 
 	if ((own->has_fill && own->fill_text) || (!own->has_fill && all->has_fill && all->fill_text))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fill_value of numeric column \"%s\" must be a number", c->name)));
+				 errmsg("fill_value of numeric column \"%s\" must be a number", c->name),
+				 errhint("Write it as {\"impute\": \"constant\", \"fill_value\": 0}.")));
 	return own->has_fill ? own->fill_number : (all->has_fill ? all->fill_number : 0.0);
 }
 
@@ -428,7 +429,8 @@ mlc_fit_categorical(MlcColumn *c, MlcRawColumn *raw, const int64 *rows, int64 nr
 		if (s->has_fill && s->fill_text == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("fill_value of text column \"%s\" must be a string", c->name)));
+					 errmsg("fill_value of text column \"%s\" must be a string", c->name),
+					 errhint("Write it as {\"impute\": \"constant\", \"fill_value\": \"missing\"}.")));
 		fill_text = s->has_fill ? s->fill_text : "missing";
 	}
 

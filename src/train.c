@@ -101,7 +101,8 @@ mlc_text_arg(FunctionCallInfo fcinfo, int n, const char *name)
 	if (PG_ARGISNULL(n))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
+				 errmsg("%s must not be NULL", name),
+				 errhint("Only task may be NULL, to have it inferred from the target.")));
 	return text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
@@ -201,7 +202,8 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 	if (strlen(run->project) == 0 || strlen(run->project) > 200)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("project name must have between 1 and 200 characters")));
+				 errmsg("project name must have between 1 and 200 characters"),
+				 errhint("Pick a non-empty name of at most 200 characters.")));
 	if (!(run->test_size >= 0.0 && run->test_size < 1.0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -210,7 +212,8 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 	if (run->exclude && ARR_NDIM(run->exclude) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("exclude must be a one-dimensional array of column names")));
+				 errmsg("exclude must be a one-dimensional array of column names"),
+				 errhint("Write it as exclude => '{id,created_at}'.")));
 	run->algorithm = mlc_choose(algorithm, algorithm_names, "algorithm");
 }
 
@@ -353,7 +356,8 @@ mlc_prepare_classes(MlcTrainRun *run, MlcModel *m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("positive_class applies to binary classification, and \"%s\" has %d classes",
-						run->target, K)));
+						run->target, K),
+				 errhint("Remove positive_class: a multiclass model scores every class (see ml_predict_proba).")));
 }
 
 /* Split the rows into training and test rows (split.h), random or stratified */
