@@ -4,7 +4,7 @@
 -- Owner of a project whatever row-level security hides, so that ml_train can
 -- tell "taken by another role" from "new".  Reveals only the owner's name.
 CREATE FUNCTION mlcycle.project_owner(project text) RETURNS name
-	LANGUAGE sql STABLE STRICT SECURITY DEFINER
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 	RETURN (SELECT p.owner FROM mlcycle.projects p WHERE p.name = project);
 COMMENT ON FUNCTION mlcycle.project_owner(text) IS 'The role owning a project, whether or not the caller may see it.';

@@ -3,7 +3,7 @@
 
 -- The visible project of a name, or an error.
 CREATE FUNCTION mlcycle.project_id(p_project text) RETURNS bigint
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -22,7 +22,7 @@ COMMENT ON FUNCTION mlcycle.project_id(text) IS 'Internal: the id of a project t
 
 -- The deployed model of a project, or an error.
 CREATE FUNCTION mlcycle.deployed_model(p_project text, OUT model_id bigint, OUT model bytea)
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
