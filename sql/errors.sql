@@ -118,6 +118,7 @@ SELECT try($$SELECT ml_predict('no_such_project', g) FROM good g LIMIT 1$$);
 SELECT model_id, deployed FROM ml_train('undeployed', 'good', 'y', exclude => '{label}', deploy => 'none');
 SELECT try($$SELECT ml_predict('undeployed', g) FROM good g LIMIT 1$$);
 SELECT model_id, deployed FROM ml_train('ok', 'good', 'y', exclude => '{label}');
+SELECT try($$SELECT * FROM ml_train('ok', 'good', 'label')$$);
 SELECT try($$SELECT ml_predict('ok', r) FROM (SELECT 1.0 AS a, 'p' AS b) r$$);
 SELECT try($$SELECT ml_predict('ok', r) FROM (SELECT 1.0 AS a, 'p' AS b, 'seven' AS c) r$$);
 SELECT try($$SELECT ml_predict('ok', r) FROM (SELECT 'NaN'::float8 AS a, 'p' AS b, 1 AS c) r$$);

@@ -32,12 +32,24 @@ BEGIN
 				USING ERRCODE = 'insufficient_privilege',
 					  HINT = 'Pick another project name, or ask its owner to grant you their role.';
 		END IF;
+		-- a concurrent first training of the same project: use the one that won
 		INSERT INTO mlcycle.projects (name, task) VALUES (p_project, p_task)
-		RETURNING project_id INTO v_project_id;
-	ELSIF v_task <> p_task THEN
+		ON CONFLICT (name) DO NOTHING
+		RETURNING project_id, task INTO v_project_id, v_task;
+		IF v_project_id IS NULL THEN
+			SELECT project_id, task INTO v_project_id, v_task
+			FROM mlcycle.projects WHERE name = p_project;
+			IF NOT FOUND THEN
+				RAISE EXCEPTION 'project "%" belongs to another role', p_project
+					USING ERRCODE = 'insufficient_privilege',
+						  HINT = 'Pick another project name, or ask its owner to grant you their role.';
+			END IF;
+		END IF;
+	END IF;
+	IF v_task <> p_task THEN
 		RAISE EXCEPTION 'project "%" is a % project, and this training is %', p_project, v_task, p_task
 			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Train under another project name, or pass task => ''' || v_task || '''.';
+				  HINT = 'A project keeps one task: train this one under another project name.';
 	END IF;
 	INSERT INTO mlcycle.models (project_id, algorithm, task, relation, target, hyperparams,
 		preprocess, features, feature_kinds, classes, positive_class, metrics, split,
