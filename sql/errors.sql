@@ -148,3 +148,14 @@ SELECT regexp_replace(try($$SELECT ml_predict('strict', g) FROM good g LIMIT 1$$
 SELECT try($$SELECT * FROM ml_coefficients('strict')$$);
 SELECT try($$SELECT * FROM ml_coefficients(NULL)$$);
 SELECT try($$SELECT * FROM ml_coefficients('strict', 1)$$);
+
+-- statement_timeout and cancel interrupt training, and leave nothing behind
+SELECT setseed(0.9);
+CREATE TABLE slow AS
+SELECT random() AS a, random() AS b, random() AS c, random() AS d, random() < 0.5 AS y
+FROM generate_series(1, 400000) i;
+CREATE TEMP TABLE models_before AS SELECT count(*) AS n FROM mlcycle.models;
+SET statement_timeout = '150ms';
+SELECT * FROM ml_train('slow', 'slow', 'y', hyperparams => '{"tol": 1e-14}');
+RESET statement_timeout;
+SELECT (SELECT count(*) FROM mlcycle.models) = n AS no_model_left FROM models_before;
