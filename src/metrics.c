@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "miscadmin.h"
@@ -159,10 +160,10 @@ mlc_metrics_classification(const int32 *y, const double *proba, int64 n,
 			tp[pred]++;
 			correct++;
 		}
-		/* scikit-learn 1.2 clips to [eps, 1 - eps] and renormalizes */
+		/* scikit-learn 1.2 clips to [eps, 1 - eps] (eps "auto": float64 epsilon) and renormalizes */
 		for (int k = 0; k < K; k++)
-			sum += Min(Max(pi[k], 1e-15), 1 - 1e-15);
-		py = Min(Max(pi[y[i]], 1e-15), 1 - 1e-15) / sum;
+			sum += Min(Max(pi[k], DBL_EPSILON), 1 - DBL_EPSILON);
+		py = Min(Max(pi[y[i]], DBL_EPSILON), 1 - DBL_EPSILON) / sum;
 		logloss -= log(py);
 	}
 	appendStringInfoChar(json, '{');
