@@ -42,6 +42,11 @@ FROM ml_train('price_all', 'houses', 'price', algorithm => 'ridge', hyperparams 
 SELECT abs(1 - sum((price - ml_predict('price_all', h))^2) / sum((price - a.m)^2)
 		   - (SELECT (metrics->'train'->>'r2')::float8 FROM mlcycle.models WHERE model_id = 2)) < 1e-9 AS r2_matches
 FROM houses h, (SELECT avg(price) AS m FROM houses) a WHERE price IS NOT NULL;
+-- every model also scores the trivial baseline (the training mean) on the evaluated rows
+SELECT abs((metrics->'baseline'->>'mae')::float8 - (SELECT avg(abs(price - m)) FROM houses, (SELECT avg(price) AS m FROM houses) a)) < 1e-9 AS baseline_mae,
+	   abs((metrics->'baseline'->>'r2')::float8) < 1e-12 AS baseline_r2_zero,
+	   abs((metrics->>'lift')::float8 - ((metrics->>'score')::float8 - (metrics->>'baseline_score')::float8)) < 1e-12 AS lift
+FROM mlcycle.models WHERE model_id = 2;
 -- NULL is imputed with the stored fill value; an unseen category scores as all-zero one-hot
 SELECT abs(ml_predict('price', r1) - ml_predict('price', r2)) < 1e-9 AS null_imputed
 FROM (SELECT 120.0 AS area, NULL::int AS rooms, 'north' AS district, true AS garage, date '2021-06-01' AS listed) r1,
@@ -70,6 +75,11 @@ SELECT project, algorithm, task, deployed, (metrics->'test'->>'roc_auc')::float8
 	   (metrics->'test'->>'accuracy')::float8 > 0.7 AS good_accuracy, metrics->>'score_metric' AS score_metric
 FROM ml_train('leads', 'leads', 'bought', exclude => '{id}', split => 'stratified');
 SELECT classes, positive_class FROM mlcycle.models WHERE project_id = (SELECT project_id FROM mlcycle.projects WHERE name = 'leads');
+-- the baseline predicts the training class frequencies: ROC AUC one half, accuracy the majority share
+SELECT (metrics->'baseline'->>'roc_auc')::float8 = 0.5 AS baseline_auc,
+	   (metrics->'baseline'->>'accuracy')::float8 BETWEEN 0.4 AND 0.6 AS baseline_accuracy,
+	   (metrics->>'lift')::float8 > 0.3 AS lift
+FROM mlcycle.models WHERE project_id = (SELECT project_id FROM mlcycle.projects WHERE name = 'leads');
 SELECT ml_classes('leads');
 SELECT bool_and(abs(ml_predict('leads', l) - (ml_predict_proba('leads', l))[2]) < 1e-12) AS proba_matches,
 	   bool_and(ml_predict_class('leads', l) = CASE WHEN ml_predict('leads', l) > 0.5 THEN 'Yes' ELSE 'No' END) AS class_matches,

@@ -381,6 +381,7 @@ mlc_stream_least_squares(MlcDataset *ds, Jsonb *spec, int algorithm, double alph
 	mlc_model_finalize(m);
 
 	mlc_stream_train_metrics(M, p, st.gram.n, m->coef, &res->train_metrics);
+	res->train_target_mean = st.gram.mean[p];
 	res->model = m;
 	res->preprocess_json = mlc_preprocess_describe(m);
 	res->ntrain = (int64) st.gram.n;

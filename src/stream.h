@@ -25,6 +25,7 @@ typedef struct MlcStreamResult
 	MlcDataset *test;			/* the test rows, for their metrics */
 	StringInfoData train_metrics;	/* r2, mse, rmse from the statistics */
 	bool	   *constant;		/* per column: constant in the training rows */
+	double		train_target_mean;	/* mean target of the training rows */
 	int			rank;
 } MlcStreamResult;
 

@@ -67,6 +67,7 @@ typedef struct MlcTrainRun
 
 	MlcDataset *ds;
 	MlcDataset *ds_rows;		/* the relation's dataset while ds holds test rows */
+	double	   *baseline;		/* trivial prediction: training mean or class frequencies */
 	int32	   *y;				/* classification: class index per dataset row */
 	int64	   *train_rows;
 	int64		ntrain;
@@ -583,9 +584,13 @@ mlc_fit(MlcTrainRun *run, const double *X)
 	}
 }
 
-/* Metrics of the model on the given rows, as a JSON object; returns the headline metric */
+/*
+ * Metrics of the model on the given rows, as a JSON object; returns the
+ * headline metric.  With baseline, the predictions are run->baseline for
+ * every row instead: the training mean or the training class frequencies.
+ */
 static double
-mlc_evaluate(MlcTrainRun *run, const int64 *rows, int64 n, StringInfo json)
+mlc_evaluate(MlcTrainRun *run, const int64 *rows, int64 n, bool baseline, StringInfo json)
 {
 	MlcModel   *m = run->model;
 	int			width = (m->task == MLC_TASK_REGRESSION) ? 1 : m->nclasses;
@@ -597,7 +602,9 @@ mlc_evaluate(MlcTrainRun *run, const int64 *rows, int64 n, StringInfo json)
 
 	/* preprocess a block of rows at a time, then predict each */
 	mlc_transformer_init(&t, m, run->ds);
-	for (int64 start = 0; start < n; start += block)
+	for (int64 start = 0; start < n && baseline; start++)
+		memcpy(out + start * width, run->baseline, sizeof(double) * width);
+	for (int64 start = 0; start < n && !baseline; start += block)
 	{
 		int			nb = (int) Min((int64) block, n - start);
 
@@ -627,6 +634,35 @@ mlc_evaluate(MlcTrainRun *run, const int64 *rows, int64 n, StringInfo json)
 	return score;
 }
 
+/* Append a number, or null when it is not finite */
+static void
+mlc_append_number(StringInfo buf, double v)
+{
+	if (isfinite(v))
+		appendStringInfo(buf, "%.17g", v);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/* The trivial baseline from the training rows: the mean, or the class frequencies */
+static void
+mlc_set_baseline(MlcTrainRun *run)
+{
+	MlcModel   *m = run->model;
+	int			width = (m->task == MLC_TASK_REGRESSION) ? 1 : m->nclasses;
+
+	run->baseline = palloc0(sizeof(double) * width);
+	for (int64 i = 0; i < run->ntrain; i++)
+	{
+		if (m->task == MLC_TASK_REGRESSION)
+			run->baseline[0] += run->ds->target.values[run->train_rows[i]];
+		else
+			run->baseline[run->y[run->train_rows[i]]] += 1.0;
+	}
+	for (int k = 0; k < width; k++)
+		run->baseline[k] /= (double) run->ntrain;
+}
+
 /* Name of the headline metric of a task */
 static const char *
 mlc_score_metric(const MlcModel *m)
@@ -648,24 +684,35 @@ mlc_compute_metrics(MlcTrainRun *run, const char *train_json)
 	const char *on = run->ntest > 0 ? "test" : "train";
 	double		score = NAN;
 
+	StringInfoData base;
+	double		base_score;
+
 	initStringInfo(&train);
 	if (train_json)
 		appendStringInfoString(&train, train_json);
 	else
-		score = mlc_evaluate(run, run->train_rows, run->ntrain, &train);
+		score = mlc_evaluate(run, run->train_rows, run->ntrain, false, &train);
 	initStringInfo(&test);
 	if (run->ntest > 0)
-		score = mlc_evaluate(run, run->test_rows, run->ntest, &test);
+		score = mlc_evaluate(run, run->test_rows, run->ntest, false, &test);
 	else
 		appendStringInfoString(&test, train.data);
+	/* the trivial baseline on the same evaluated rows */
+	initStringInfo(&base);
+	if (run->ntest > 0)
+		base_score = mlc_evaluate(run, run->test_rows, run->ntest, true, &base);
+	else
+		base_score = mlc_evaluate(run, run->train_rows, run->ntrain, true, &base);
 	initStringInfo(&run->metrics);
 	appendStringInfo(&run->metrics,
-					 "{\"train\": %s, \"test\": %s, \"evaluated_on\": \"%s\", \"score_metric\": \"%s\", \"score\": ",
-					 train.data, test.data, on, mlc_score_metric(run->model));
-	if (isfinite(score))
-		appendStringInfo(&run->metrics, "%.17g}", score);
-	else
-		appendStringInfoString(&run->metrics, "null}");
+					 "{\"train\": %s, \"test\": %s, \"baseline\": %s, \"evaluated_on\": \"%s\", \"score_metric\": \"%s\", \"score\": ",
+					 train.data, test.data, base.data, on, mlc_score_metric(run->model));
+	mlc_append_number(&run->metrics, score);
+	appendStringInfoString(&run->metrics, ", \"baseline_score\": ");
+	mlc_append_number(&run->metrics, base_score);
+	appendStringInfoString(&run->metrics, ", \"lift\": ");
+	mlc_append_number(&run->metrics, score - base_score);
+	appendStringInfoChar(&run->metrics, '}');
 }
 
 /* text[] of n C strings */
@@ -803,6 +850,8 @@ mlc_train_single_pass(MlcTrainRun *run)
 		run->test_rows[i] = i;
 	run->ds_rows = run->ds;
 	run->ds = res.test;
+	run->baseline = palloc(sizeof(double));
+	run->baseline[0] = res.train_target_mean;
 	mlc_compute_metrics(run, res.train_metrics.data);
 	run->ds = run->ds_rows;
 	ms = mlc_phase_ms(run, "metrics");
@@ -855,6 +904,7 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		mlc_progress_notice("mlcycle: fitted %s in %.0f ms", algorithm_names[run->algorithm], ms);
 	if (X)
 		pfree(X);
+	mlc_set_baseline(run);
 	mlc_compute_metrics(run, NULL);
 	ms = mlc_phase_ms(run, "metrics");
 	mlc_progress_notice("mlcycle: computed metrics on the %s rows in %.0f ms",

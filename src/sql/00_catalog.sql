@@ -106,6 +106,7 @@ SELECT p.name AS project,
 	   m.algorithm,
 	   m.metrics->>'score_metric' AS headline_metric,
 	   (m.metrics->>'score')::float8 AS headline_value,
+	   (m.metrics->>'lift')::float8 AS lift_over_baseline,
 	   m.metrics->>'evaluated_on' AS evaluated_on,
 	   m.rows_train,
 	   m.rows_test,
@@ -125,13 +126,13 @@ SELECT m.model_id,
 	   m.created_at
 FROM mlcycle.models m
 JOIN mlcycle.projects p ON p.project_id = m.project_id
-CROSS JOIN LATERAL (VALUES ('train'), ('test')) AS s(split)
+CROSS JOIN LATERAL (VALUES ('train'), ('test'), ('baseline')) AS s(split)
 CROSS JOIN LATERAL jsonb_each(m.metrics->s.split) AS e
 WHERE jsonb_typeof(e.value) = 'number' AND e.key <> 'rows';
 
 COMMENT ON VIEW mlcycle.current_deployments IS 'The deployed model of each project (its latest deployment).';
 COMMENT ON VIEW mlcycle.overview IS 'One row per project: the deployed model, its algorithm and headline metric.';
-COMMENT ON VIEW mlcycle.model_metrics IS 'Every stored metric of every model, one row per model, split and metric, for dashboards.';
+COMMENT ON VIEW mlcycle.model_metrics IS 'Every stored metric of every model, one row per model, split (train, test, and baseline: the trivial model on the evaluated rows) and metric, for dashboards.';
 GRANT SELECT ON mlcycle.current_deployments, mlcycle.overview, mlcycle.model_metrics TO PUBLIC;
 
 CREATE TYPE mlcycle.train_result AS (
