@@ -26,12 +26,17 @@ PG_FUNCTION_INFO_V1(ml_predict_row);
 PG_FUNCTION_INFO_V1(ml_predict_array);
 PG_FUNCTION_INFO_V1(ml_predict_class);
 PG_FUNCTION_INFO_V1(ml_predict_proba);
+PG_FUNCTION_INFO_V1(mlcycle_model_predict);
+PG_FUNCTION_INFO_V1(mlcycle_model_predict_class);
+PG_FUNCTION_INFO_V1(mlcycle_model_predict_proba);
 
 /* Per-query state kept in fn_extra */
 typedef struct MlcPredictState
 {
 	char	   *project;
-	int			project_len;
+	char	   *owner_desc;		/* for messages: project "name", or the given model */
+	int			project_len;	/* or the length of the model bytes */
+	uint32		model_crc;		/* model bytes: their CRC32C trailer */
 	MlcCachedModel *cm;
 	/* mapping of the row type to the model's columns */
 	Oid			tuptype;
@@ -126,6 +131,10 @@ mlc_fold_scaling(MlcPredictState *st)
 	}
 }
 
+static void mlc_predict_state_setup(FunctionCallInfo fcinfo, MlcPredictState *st, MlcCachedModel *cm);
+static Datum mlc_class_of(MlcPredictState *st);
+static Datum mlc_proba_of(MlcPredictState *st);
+
 /* The query's state, with the deployed model of project resolved */
 static MlcPredictState *
 mlc_predict_state(FunctionCallInfo fcinfo)
@@ -140,8 +149,18 @@ mlc_predict_state(FunctionCallInfo fcinfo)
 	if (st == NULL)
 		st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(MlcPredictState));
 	st->project = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, text_to_cstring(project));
+	st->owner_desc = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt,
+										 psprintf("project \"%s\"", st->project));
 	st->project_len = len;
-	st->cm = mlc_deployed_model(st->project, fcinfo->flinfo->fn_mcxt);
+	mlc_predict_state_setup(fcinfo, st, mlc_deployed_model(st->project, fcinfo->flinfo->fn_mcxt));
+	return st;
+}
+
+/* Point the query's state at a model: buffers, folded weights, no row type mapped yet */
+static void
+mlc_predict_state_setup(FunctionCallInfo fcinfo, MlcPredictState *st, MlcCachedModel *cm)
+{
+	st->cm = cm;
 	st->tuptype = InvalidOid;
 	st->out = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
 								 sizeof(double) * Max(st->cm->model->nclasses, 1));
@@ -153,6 +172,39 @@ mlc_predict_state(FunctionCallInfo fcinfo)
 	st->w = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * Max(st->cm->model->ncolumns, 1));
 	mlc_fold_scaling(st);
 	fcinfo->flinfo->fn_extra = st;
+}
+
+/*
+ * The query's state for a model passed as bytes (mlcycle.model_predict):
+ * deserialized once per query, and again only when other bytes come in
+ * (told apart by length and CRC32C trailer).
+ */
+static MlcPredictState *
+mlc_model_bytes_state(FunctionCallInfo fcinfo)
+{
+	MlcPredictState *st = (MlcPredictState *) fcinfo->flinfo->fn_extra;
+	bytea	   *blob = PG_GETARG_BYTEA_PP(0);
+	int			len = VARSIZE_ANY_EXHDR(blob);
+	uint32		crc = 0;
+	MlcCachedModel *cm;
+	MemoryContext old;
+
+	if (len >= 4)
+		memcpy(&crc, VARDATA_ANY(blob) + len - 4, 4);
+	if (st != NULL && st->project_len == len && st->model_crc == crc)
+		return st;
+	if (st == NULL)
+		st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(MlcPredictState));
+	st->project = "(model bytes)";
+	st->owner_desc = "the given model";
+	st->project_len = len;
+	st->model_crc = crc;
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	cm = palloc0(sizeof(MlcCachedModel));
+	cm->model = mlc_model_deserialize(blob);
+	cm->cxt = fcinfo->flinfo->fn_mcxt;
+	MemoryContextSwitchTo(old);
+	mlc_predict_state_setup(fcinfo, st, cm);
 	return st;
 }
 
@@ -185,7 +237,7 @@ mlc_map_row_type(MlcPredictState *st, HeapTupleHeader td, MemoryContext cxt)
 		if (a == desc->natts)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("the row has no column \"%s\", a feature of project \"%s\"", c->name, st->project),
+					 errmsg("the row has no column \"%s\", a feature of %s", c->name, st->owner_desc),
 					 errhint("Pass a row with every feature column the model was trained on; extra columns are ignored.")));
 		kind = mlc_type_kind(TupleDescAttr(desc, a)->atttypid);
 		if ((kind == MLC_KIND_CATEGORICAL) != (c->kind == MLC_KIND_CATEGORICAL) || kind == 0)
@@ -217,9 +269,8 @@ mlc_nonfinite_input(const MlcColumn *c)
 
 /* Read the model's columns of the composite row into st->v, st->idx and st->isnull */
 static MlcPredictState *
-mlc_read_row(FunctionCallInfo fcinfo)
+mlc_read_row(FunctionCallInfo fcinfo, MlcPredictState *st)
 {
-	MlcPredictState *st = mlc_predict_state(fcinfo);
 	HeapTupleHeader td = PG_GETARG_HEAPTUPLEHEADER(1);
 	const MlcModel *m = st->cm->model;
 	HeapTupleData tuple;
@@ -311,8 +362,8 @@ mlc_check_single_output(const MlcPredictState *st)
 	if (st->cm->model->task == MLC_TASK_CLASSIFICATION && st->cm->model->nclasses > 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("project \"%s\" is a multiclass classifier with %d classes; ml_predict returns one number",
-						st->project, st->cm->model->nclasses),
+				 errmsg("%s is a multiclass classifier with %d classes; ml_predict returns one number",
+						st->owner_desc, st->cm->model->nclasses),
 				 errhint("Use ml_predict_class for the label or ml_predict_proba for the probabilities, ordered as ml_classes('%s').",
 						 st->project)));
 }
@@ -324,7 +375,7 @@ mlc_check_classifier(const MlcPredictState *st, const char *fn)
 	if (st->cm->model->task != MLC_TASK_CLASSIFICATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("%s needs a classification model, and project \"%s\" does regression", fn, st->project),
+				 errmsg("%s needs a classification model, and %s does regression", fn, st->owner_desc),
 				 errhint("Use ml_predict for the predicted value.")));
 }
 
@@ -332,7 +383,7 @@ mlc_check_classifier(const MlcPredictState *st, const char *fn)
 Datum
 ml_predict_row(PG_FUNCTION_ARGS)
 {
-	MlcPredictState *st = mlc_read_row(fcinfo);
+	MlcPredictState *st = mlc_read_row(fcinfo, mlc_predict_state(fcinfo));
 
 	mlc_check_single_output(st);
 	PG_RETURN_FLOAT8(mlc_predict_single(st));
@@ -387,7 +438,13 @@ ml_predict_array(PG_FUNCTION_ARGS)
 Datum
 ml_predict_class(PG_FUNCTION_ARGS)
 {
-	MlcPredictState *st = mlc_read_row(fcinfo);
+	return mlc_class_of(mlc_read_row(fcinfo, mlc_predict_state(fcinfo)));
+}
+
+/* The most probable label of the row read */
+static Datum
+mlc_class_of(MlcPredictState *st)
+{
 	const MlcModel *m = st->cm->model;
 	int			best = 0;
 
@@ -406,7 +463,13 @@ ml_predict_class(PG_FUNCTION_ARGS)
 Datum
 ml_predict_proba(PG_FUNCTION_ARGS)
 {
-	MlcPredictState *st = mlc_read_row(fcinfo);
+	return mlc_proba_of(mlc_read_row(fcinfo, mlc_predict_state(fcinfo)));
+}
+
+/* The class probabilities of the row read */
+static Datum
+mlc_proba_of(MlcPredictState *st)
+{
 	const MlcModel *m = st->cm->model;
 	Datum	   *d;
 
@@ -416,4 +479,28 @@ ml_predict_proba(PG_FUNCTION_ARGS)
 	for (int k = 0; k < m->nclasses; k++)
 		d[k] = Float8GetDatum(st->out[k]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, m->nclasses, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* mlcycle.model_predict(model, row): ml_predict with a model given as bytes */
+Datum
+mlcycle_model_predict(PG_FUNCTION_ARGS)
+{
+	MlcPredictState *st = mlc_read_row(fcinfo, mlc_model_bytes_state(fcinfo));
+
+	mlc_check_single_output(st);
+	PG_RETURN_FLOAT8(mlc_predict_single(st));
+}
+
+/* mlcycle.model_predict_class(model, row): ml_predict_class with a model given as bytes */
+Datum
+mlcycle_model_predict_class(PG_FUNCTION_ARGS)
+{
+	return mlc_class_of(mlc_read_row(fcinfo, mlc_model_bytes_state(fcinfo)));
+}
+
+/* mlcycle.model_predict_proba(model, row): ml_predict_proba with a model given as bytes */
+Datum
+mlcycle_model_predict_proba(PG_FUNCTION_ARGS)
+{
+	return mlc_proba_of(mlc_read_row(fcinfo, mlc_model_bytes_state(fcinfo)));
 }
