@@ -82,5 +82,17 @@ SELECT try($$SELECT ml_evaluate('ev_reg', 'hist')$$);
 RESET ROLE;
 DROP OWNED BY regress_mlc_eve;
 DROP ROLE regress_mlc_eve;
+-- performance drift: the latest evaluation's headline metric against training's
+CREATE TABLE h AS SELECT i AS x, 2.0 * i + (i % 7) AS y FROM generate_series(1, 300) i;
+SELECT model_id FROM ml_train('pd', 'h', 'y', test_size => 0);
+SELECT try($$SELECT * FROM ml_performance_drift('pd')$$);
+SELECT evaluation_id FROM ml_evaluate('pd', 'h');
+SELECT metric, round(drop::numeric, 9) AS drop, threshold, drifted FROM ml_performance_drift('pd');
+CREATE TABLE later AS SELECT x, CASE WHEN x % 2 = 0 THEN y + 300 ELSE y - 300 END AS y FROM h;
+SELECT evaluation_id FROM ml_evaluate('pd', 'later');
+SELECT metric, drop > 0.05 AS big_drop, drifted, relation FROM ml_performance_drift('pd');
+SELECT drifted FROM ml_performance_drift('pd', 0.9);
+SELECT try($$SELECT * FROM ml_performance_drift('pd', -1)$$);
 RESET search_path;
 DROP SCHEMA ev CASCADE;
+

@@ -181,3 +181,59 @@ END
 $$;
 COMMENT ON FUNCTION ml_evaluate(text, text, bigint)
 	IS 'Scores the labeled rows of relation with a model of project (the deployed one by default), records the realized metrics in mlcycle.evaluations and returns them.';
+
+-- Performance (concept) drift: the realized headline metric against training's.
+CREATE TYPE mlcycle.performance_drift_result AS (
+	model_id bigint,
+	evaluation_id bigint,
+	evaluated_at timestamptz,
+	relation text,
+	metric text,
+	training_value float8,
+	realized_value float8,
+	drop float8,
+	threshold float8,
+	drifted boolean
+);
+
+CREATE FUNCTION ml_performance_drift(project text, threshold float8 DEFAULT 0.05, model_id bigint DEFAULT NULL)
+RETURNS SETOF mlcycle.performance_drift_result
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_project_id bigint := mlcycle.project_id(project);
+	v_model bigint := ml_performance_drift.model_id;
+BEGIN
+	IF ml_performance_drift.threshold IS NULL OR NOT ml_performance_drift.threshold >= 0 THEN
+		RAISE EXCEPTION 'threshold must be a number at least 0'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass the largest acceptable drop of the headline metric, such as 0.05.';
+	END IF;
+	IF v_model IS NULL THEN
+		SELECT d.model_id INTO v_model FROM mlcycle.current_deployments d WHERE d.project_id = v_project_id;
+		IF v_model IS NULL THEN
+			RAISE EXCEPTION 'project "%" has no deployed model', project
+				USING ERRCODE = 'undefined_object',
+					  HINT = 'Pass model_id, or deploy a model with ml_deploy.';
+		END IF;
+	END IF;
+	RETURN QUERY
+	SELECT m.model_id, e.evaluation_id, e.evaluated_at, e.relation, m.metrics->>'score_metric',
+		   (m.metrics->>'score')::float8, (e.metrics->>'score')::float8,
+		   (m.metrics->>'score')::float8 - (e.metrics->>'score')::float8,
+		   ml_performance_drift.threshold,
+		   (m.metrics->>'score')::float8 - (e.metrics->>'score')::float8 > ml_performance_drift.threshold
+	FROM mlcycle.models m
+	JOIN mlcycle.evaluations e ON e.model_id = m.model_id
+	WHERE m.model_id = v_model AND m.project_id = v_project_id
+	ORDER BY e.evaluation_id DESC LIMIT 1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'model % of project "%" has no recorded evaluation', v_model, project
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'Record one with ml_evaluate(project, relation) on rows whose outcome is known.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION ml_performance_drift(text, float8, bigint)
+	IS 'Compares the latest recorded evaluation of a model of project (the deployed one by default) with its training score: drifted when the headline metric dropped by more than threshold (absolute).';
