@@ -93,6 +93,13 @@ SELECT evaluation_id FROM ml_evaluate('pd', 'later');
 SELECT metric, drop > 0.05 AS big_drop, drifted, relation FROM ml_performance_drift('pd');
 SELECT drifted FROM ml_performance_drift('pd', 0.9);
 SELECT try($$SELECT * FROM ml_performance_drift('pd', -1)$$);
+-- a model card, from the catalog
+SELECT c LIKE '# Model card: ev_bin, model 2%' AS title, c LIKE '%- **Status**: deployed%' AS status,
+	   c LIKE '%| roc_auc |%' AS metrics_table, c LIKE '%## Realized performance%' AS evaluations,
+	   c LIKE '%| x | Yes |%' OR c LIKE '%| x | true |%' AS coefficients, c LIKE '%## Deployment history%' AS history,
+	   c LIKE '%evaluated on its own training rows%' AS says_optimistic
+FROM ml_model_card('ev_bin') c;
+SELECT try($$SELECT ml_model_card('ev_bin', 999)$$);
 RESET search_path;
 DROP SCHEMA ev CASCADE;
 
