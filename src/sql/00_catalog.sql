@@ -37,7 +37,10 @@ CREATE TABLE mlcycle.models (
 	timings jsonb NOT NULL DEFAULT '{}',
 	model bytea NOT NULL,
 	owner name NOT NULL DEFAULT current_user,
-	created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+	created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	retired_at timestamptz,
+	retired_by name,
+	retired_reason text
 );
 CREATE INDEX ON mlcycle.models (project_id, model_id);
 

@@ -63,16 +63,16 @@ BEGIN
 	IF strategy = 'best_score' THEN
 		SELECT m.model_id, format('best %s: %s', m.metrics->>'score_metric', round((m.metrics->>'score')::numeric, 6))
 		INTO v_target, v_reason
-		FROM mlcycle.models m WHERE m.project_id = v_project_id
+		FROM mlcycle.models m WHERE m.project_id = v_project_id AND m.retired_at IS NULL
 		ORDER BY (m.metrics->>'score')::float8 DESC NULLS LAST, m.model_id DESC LIMIT 1;
 	ELSIF strategy = 'most_recent' THEN
 		SELECT m.model_id, 'most recent model' INTO v_target, v_reason
-		FROM mlcycle.models m WHERE m.project_id = v_project_id
+		FROM mlcycle.models m WHERE m.project_id = v_project_id AND m.retired_at IS NULL
 		ORDER BY m.model_id DESC LIMIT 1;
 	ELSIF strategy = 'rollback' THEN
 		SELECT d.model_id, format('rollback from model %s', v_current) INTO v_target, v_reason
-		FROM mlcycle.deployments d
-		WHERE d.project_id = v_project_id AND d.model_id <> v_current
+		FROM mlcycle.deployments d JOIN mlcycle.models m ON m.model_id = d.model_id
+		WHERE d.project_id = v_project_id AND d.model_id <> v_current AND m.retired_at IS NULL
 		ORDER BY d.deployment_id DESC LIMIT 1;
 		IF v_target IS NULL THEN
 			RAISE EXCEPTION 'project "%" has no earlier deployment to roll back to', project
@@ -86,6 +86,11 @@ BEGIN
 			RAISE EXCEPTION 'model % does not belong to project "%"', ml_deploy.model_id, project
 				USING ERRCODE = 'undefined_object',
 					  HINT = 'List the project''s models in mlcycle.models.';
+		END IF;
+		IF EXISTS (SELECT 1 FROM mlcycle.models m WHERE m.model_id = v_target AND m.retired_at IS NOT NULL) THEN
+			RAISE EXCEPTION 'model % is retired', v_target
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  HINT = 'Retired models stay for audit and are not deployed; train or pick another model.';
 		END IF;
 	END IF;
 	IF v_target IS NULL THEN
