@@ -114,6 +114,15 @@ SELECT ml_predict('penguins', p) FROM penguins p LIMIT 1;
 SELECT abs((SELECT sum(x) FROM unnest(ml_predict_proba('penguins', p)) x) - 1) < 1e-12 AS sums_to_one
 FROM penguins p LIMIT 1;
 
+-- ml_explain: per-feature contributions add up to the raw prediction
+SELECT bool_and(abs(s - ml_predict('price', h)) < 1e-9) AS regression_sums
+FROM houses h, LATERAL (SELECT sum(contribution) AS s FROM ml_explain('price', h)) e;
+SELECT bool_and(abs(s - ln(ml_predict('leads', l) / (1 - ml_predict('leads', l)))) < 1e-9) AS binary_sums_to_logit
+FROM leads l, LATERAL (SELECT sum(contribution) AS s FROM ml_explain('leads', l)) e;
+SELECT bool_and(abs(e.p - (ml_predict_proba('penguins', g))[array_position(ml_classes('penguins'), e.class)]) < 1e-12) AS softmax_of_sums
+FROM penguins g, LATERAL (SELECT class, exp(sum(contribution)) / sum(exp(sum(contribution))) OVER () AS p
+						  FROM ml_explain('penguins', g) GROUP BY class) e;
+SELECT e.feature, e.class, round(e.value::numeric, 6) AS value, round(e.contribution::numeric, 6) AS contribution FROM (SELECT 10 AS x1, 4::float8 AS x2) r, ml_explain('lin', r) e;
 -- quoted, schema-qualified names with semicolons, quotes and unicode
 CREATE SCHEMA "My Schema";
 CREATE TABLE "My Schema"."Cust; ""omers"" é" ("Größe" float8, "a;b" text, "y""" float8);

@@ -29,6 +29,7 @@ PG_FUNCTION_INFO_V1(ml_predict_proba);
 PG_FUNCTION_INFO_V1(mlcycle_model_predict);
 PG_FUNCTION_INFO_V1(mlcycle_model_predict_class);
 PG_FUNCTION_INFO_V1(mlcycle_model_predict_proba);
+PG_FUNCTION_INFO_V1(ml_explain);
 
 /* Per-query state kept in fn_extra */
 typedef struct MlcPredictState
@@ -503,4 +504,41 @@ Datum
 mlcycle_model_predict_proba(PG_FUNCTION_ARGS)
 {
 	return mlc_proba_of(mlc_read_row(fcinfo, mlc_model_bytes_state(fcinfo)));
+}
+
+/*
+ * ml_explain(project, row): per-feature contributions coef * x of the
+ * deployed linear model, plus the intercept; they add up to the raw
+ * prediction (the value, or the log-odds of a class).
+ */
+Datum
+ml_explain(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MlcPredictState *st = mlc_read_row(fcinfo, mlc_predict_state(fcinfo));
+	const MlcModel *m = st->cm->model;
+	char	  **names;
+
+	InitMaterializedSRF(fcinfo, 0);
+	mlc_predict_generic(st);
+	names = mlc_feature_names(m);
+	for (int r = 0; r < m->ncoef_rows; r++)
+	{
+		const double *coef = m->coef + r * (m->nfeatures + 1);
+		const char *cls = m->task != MLC_TASK_CLASSIFICATION ? NULL :
+			m->nclasses == 2 ? m->classes[m->positive_class] : m->classes[r];
+
+		for (int j = 0; j <= m->nfeatures; j++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {false, cls == NULL, false, false};
+
+			values[0] = CStringGetTextDatum(j < m->nfeatures ? names[j] : "(intercept)");
+			values[1] = cls ? CStringGetTextDatum(cls) : (Datum) 0;
+			values[2] = Float8GetDatum(j < m->nfeatures ? st->x[j] : 1.0);
+			values[3] = Float8GetDatum(coef[j] * (j < m->nfeatures ? st->x[j] : 1.0));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	PG_RETURN_VOID();
 }

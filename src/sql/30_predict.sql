@@ -38,6 +38,13 @@ CREATE FUNCTION ml_predict_proba(project text, "row" anyelement) RETURNS float8[
 COMMENT ON FUNCTION ml_predict_proba(text, anyelement)
 	IS 'Class probabilities for a row from the deployed classifier of project, ordered as ml_classes(project).';
 
+CREATE FUNCTION ml_explain(project text, "row" anyelement)
+	RETURNS TABLE (feature text, class text, value float8, contribution float8)
+	AS 'MODULE_PATHNAME', 'ml_explain'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_explain(text, anyelement)
+	IS 'Per-feature contributions (coefficient times preprocessed value, plus the intercept) of the deployed linear model of project for a row; they add up to the raw prediction: the value, or the log-odds of the class.';
+
 CREATE FUNCTION ml_coefficients(project text, model_id bigint DEFAULT NULL)
 	RETURNS TABLE (feature text, class text, coefficient float8)
 	AS 'MODULE_PATHNAME', 'ml_coefficients'
