@@ -189,6 +189,7 @@ listen_addresses = ''
 unix_socket_directories = '$MLC_PGDIR'
 shared_preload_libraries = '${MLC_PRELOAD-mlcycle,pg_cron}'
 cron.database_name = 'postgres'
+cron.use_background_workers = on
 max_worker_processes = 16
 max_parallel_workers_per_gather = 2
 fsync = off

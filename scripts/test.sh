@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test suite of mlcycle against a throwaway PostgreSQL 15 cluster:
-# pg_regress, pgTAP, dump/restore round trip, the SQL-level model-loader fuzz, the
+# pg_regress, pgTAP, dump/restore round trip, a pg_cron-scheduled drift check, the SQL-level model-loader fuzz, the
 # libFuzzer target (when clang is there), and a scan of the server log for crashes.
 # Installs missing packages (as root), builds and installs the extension first.
 # Ends with the line "N passed, N failed" and exits non-zero when a suite failed.
@@ -80,6 +80,10 @@ suite_dump() {
 	timeout 900 bash test/dump_roundtrip.sh
 }
 
+suite_cron() {
+	timeout 300 bash test/cron_drift.sh
+}
+
 suite_sql_fuzz() {
 	local iterations=${MLC_FUZZ_ITERATIONS:-100000} blob result before crashes
 	export PGOPTIONS="-c client_min_messages=warning" # this subshell only
@@ -155,6 +159,7 @@ mlc_start_cluster
 run_suite "pg_regress" suite_regress
 run_suite "pgTAP" suite_pgtap
 run_suite "dump/restore" suite_dump
+run_suite "pg_cron drift schedule" suite_cron
 run_suite "SQL fuzz (fuzz_model_loader)" suite_sql_fuzz
 run_suite "libFuzzer (test/fuzz/run.sh)" suite_libfuzzer
 run_suite "server log" suite_server_log

@@ -15,6 +15,7 @@
 
 #include "learners.h"
 #include "mlcycle.h"
+#include "profile.h"
 
 PG_MODULE_MAGIC;
 
@@ -57,6 +58,13 @@ _PG_init(void)
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("mlcycle.reference_sample_size",
+							"Most values per column that a model's reference profile keeps for KS tests.",
+							"Also the most current values ml_drift samples per column; up to 10000 in both, KS p-values are exact.",
+							&mlc_reference_sample_size,
+							10000, 10, MLC_MAX_PROFILE_SAMPLE,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mlcycle");
 	mlc_linalg_init();
 }

@@ -49,6 +49,14 @@
 #define MLC_MAX_FEATURES		100000
 #define MLC_MAX_CLASSES			1024
 #define MLC_MAX_NAME_LEN		8192
+#define MLC_MAX_PROFILE_EDGES	999		/* PSI bin edges of a numeric profile */
+#define MLC_MAX_PROFILE_SAMPLE	1000000 /* sampled values of a numeric profile */
+#define MLC_MAX_PROFILE_CATEGORIES 10000	/* categories of a categorical profile */
+#define MLC_MAX_PROFILE_COUNT	(INT64CONST(1) << 53)	/* rows a profile counts */
+
+/* kind of a reference profile */
+#define MLC_PROFILE_NUMERIC		1
+#define MLC_PROFILE_CATEGORICAL 2
 
 /*
  * One fitted preprocessing step for one raw input column.  Numeric kinds
@@ -77,6 +85,36 @@ typedef struct MlcColumn
 	int32		hash_size;		/* power of two, > 2 * ncategories */
 } MlcColumn;
 
+/*
+ * The reference profile of one raw input column, or of the model's output,
+ * as seen in training (format version 2).  Numeric: moments, PSI bin edges
+ * with the reference counts per bin (right-closed bins, outer bins open) and
+ * a sorted sample for KS.  Categorical: the most frequent categories with
+ * their counts, and the count of every other value.
+ */
+typedef struct MlcProfile
+{
+	uint8		kind;			/* MLC_PROFILE_* */
+	int64		count;			/* rows profiled, NULLs included */
+	int64		nulls;
+	/* numeric, over the non-NULL values */
+	double		mean;
+	double		std;			/* population standard deviation */
+	double		min;
+	double		max;
+	int32		nedges;
+	double	   *edges;			/* strictly increasing */
+	int64		nbinned;		/* values the bins count: all, or a sample */
+	int64	   *bins;			/* nedges + 1 counts, summing to nbinned */
+	int32		nsample;
+	double	   *sample;			/* sorted */
+	/* categorical */
+	int32		ncats;
+	char	  **cats;			/* most frequent first */
+	int64	   *cat_counts;		/* each at least 1 */
+	int64		other;			/* non-NULL values of every other category */
+} MlcProfile;
+
 typedef struct MlcModel
 {
 	uint8		task;			/* MLC_TASK_* */
@@ -89,6 +127,7 @@ typedef struct MlcModel
 	int32		positive_class; /* binary: index into classes, else -1 */
 	int32		ncoef_rows;		/* 1 (regression, binary) or nclasses */
 	double	   *coef;			/* ncoef_rows x (nfeatures + 1), intercept last */
+	MlcProfile *profiles;		/* ncolumns + 1 (the output last), or NULL */
 } MlcModel;
 
 /* model_io.c */

@@ -5,14 +5,14 @@
  *	  the derived fields (feature offsets, category hash tables), and the SQL
  *	  functions that inspect and fuzz stored models.
  *
- * Model format v1.  Every integer is little-endian and written byte by byte;
+ * Model format v1 and v2.  Every integer is little-endian and written byte by byte;
  * float8 values are IEEE 754 binary64 bit patterns, little-endian.  A string
  * is a u32 byte length followed by that many bytes (no NUL terminator).
  *
  *	 preamble	magic "MLCY" (4 bytes)
- *				u16 format version (1)
- *				u16 flags (0: version 1 defines none)
- *				u32 header length (22 in version 1)
+ *				u16 format version (1, or 2 with reference profiles)
+ *				u16 flags (0: versions 1 and 2 define none)
+ *				u32 header length (22)
  *				u32 payload length: bytes after the preamble, CRC excluded
  *	 header		u8 task, u8 algorithm, u32 ncolumns, u32 nfeatures,
  *				u32 nclasses, i32 positive_class, u32 ncoef_rows
@@ -21,6 +21,14 @@
  *				u32 ncategories, ncategories strings (sorted by strcmp)
  *	 classes	nclasses strings
  *	 coef		ncoef_rows * (nfeatures + 1) f64, row-major, intercept last
+ *	 profiles	version 2 only: ncolumns + 1 reference profiles (one per
+ *				column, then the model's output), each u8 kind, u64 count,
+ *				u64 nulls, then
+ *				numeric (1): f64 mean, std, min, max; u32 nedges, nedges
+ *				f64 (strictly increasing); u64 nbinned, nedges + 1 u64 bin
+ *				counts summing to nbinned; u32 nsample, nsample f64 (sorted)
+ *				categorical (2): u32 ncats, ncats times (string, u64 count
+ *				>= 1); u64 other; the counts and other sum to count - nulls
  *	 trailer	u32 CRC32C of every byte before it
  *
  * The reader checks magic and version, then lengths and the CRC, then every
@@ -52,6 +60,7 @@
 
 #define MLC_MAGIC				"MLCY"
 #define MLC_FORMAT_VERSION		1
+#define MLC_FORMAT_VERSION_PROFILES 2
 #define MLC_PREAMBLE_LEN		16
 #define MLC_HEADER_LEN_V1		22
 #define MLC_CRC_LEN				4
@@ -114,6 +123,14 @@ static void
 put_i32(MlcWriter *w, int32 v)
 {
 	put_u32(w, (uint32) v);
+}
+
+/* Append a little-endian u64 */
+static void
+put_u64(MlcWriter *w, uint64 v)
+{
+	put_u32(w, (uint32) (v & 0xFFFFFFFF));
+	put_u32(w, (uint32) (v >> 32));
 }
 
 /* Append a float8 as its little-endian IEEE 754 bit pattern */
@@ -182,6 +199,22 @@ check_coef_finite(const MlcModel *model)
 					 errhint("Scale the features, or add regularization (ridge, or a smaller C for logistic regression).")));
 }
 
+/* Refuse a profile whose moments overflowed or whose categories are too long */
+static void
+check_profile_writable(const MlcProfile *p, const char *name)
+{
+	int			j;
+
+	if (!isfinite(p->mean) || !isfinite(p->std))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("cannot save the model: the reference profile of \"%s\" is not finite", name),
+				 errdetail("The mean or standard deviation of its training values overflows a float8."),
+				 errhint("Rescale the column, or exclude it.")));
+	for (j = 0; j < p->ncats; j++)
+		check_string_len(p->cats[j], "a category value");
+}
+
 /* Check the counts, lengths and values the reader refuses, so we never write them */
 static void
 check_writable(const MlcModel *model)
@@ -220,6 +253,10 @@ check_writable(const MlcModel *model)
 	for (i = 0; i < model->nclasses; i++)
 		check_string_len(model->classes[i], "a class label");
 	check_coef_finite(model);
+	if (model->profiles)
+		for (i = 0; i <= model->ncolumns; i++)
+			check_profile_writable(&model->profiles[i],
+								   i < model->ncolumns ? model->columns[i].name : "the model output");
 }
 
 /* Write one column's preprocessing step */
@@ -240,6 +277,43 @@ write_column(MlcWriter *w, const MlcColumn *col)
 	put_u32(w, (uint32) col->ncategories);
 	for (j = 0; j < col->ncategories; j++)
 		put_string(w, col->categories[j]);
+}
+
+/* Write one reference profile */
+static void
+write_profile(MlcWriter *w, const MlcProfile *p)
+{
+	int			j;
+
+	put_u8(w, p->kind);
+	put_u64(w, (uint64) p->count);
+	put_u64(w, (uint64) p->nulls);
+	if (p->kind == MLC_PROFILE_NUMERIC)
+	{
+		put_f64(w, p->mean);
+		put_f64(w, p->std);
+		put_f64(w, p->min);
+		put_f64(w, p->max);
+		put_u32(w, (uint32) p->nedges);
+		for (j = 0; j < p->nedges; j++)
+			put_f64(w, p->edges[j]);
+		put_u64(w, (uint64) p->nbinned);
+		for (j = 0; j <= p->nedges; j++)
+			put_u64(w, (uint64) p->bins[j]);
+		put_u32(w, (uint32) p->nsample);
+		for (j = 0; j < p->nsample; j++)
+			put_f64(w, p->sample[j]);
+	}
+	else
+	{
+		put_u32(w, (uint32) p->ncats);
+		for (j = 0; j < p->ncats; j++)
+		{
+			put_string(w, p->cats[j]);
+			put_u64(w, (uint64) p->cat_counts[j]);
+		}
+		put_u64(w, (uint64) p->other);
+	}
 }
 
 /* Write everything after the preamble and before the CRC */
@@ -263,17 +337,20 @@ write_payload(MlcWriter *w, const MlcModel *model)
 		put_string(w, model->classes[i]);
 	for (k = 0; k < ncoef; k++)
 		put_f64(w, model->coef[k]);
+	if (model->profiles)
+		for (i = 0; i <= model->ncolumns; i++)
+			write_profile(w, &model->profiles[i]);
 }
 
 /* Write the preamble for a payload of the given length */
 static void
-write_preamble(MlcWriter *w, uint32 payload_len)
+write_preamble(MlcWriter *w, uint32 payload_len, bool profiles)
 {
 	int			i;
 
 	for (i = 0; i < 4; i++)
 		put_u8(w, (uint8) MLC_MAGIC[i]);
-	put_u16(w, MLC_FORMAT_VERSION);
+	put_u16(w, profiles ? MLC_FORMAT_VERSION_PROFILES : MLC_FORMAT_VERSION);
 	put_u16(w, 0);
 	put_u32(w, MLC_HEADER_LEN_V1);
 	put_u32(w, payload_len);
@@ -319,7 +396,7 @@ verify_written(const bytea *blob)
 	MemoryContextDelete(cxt);
 }
 
-/* Serialize a model to the v1 format; see the comment at the top of the file */
+/* Serialize a model (v2 when it has profiles, else v1); see the top of the file */
 bytea *
 mlc_model_serialize(const MlcModel *model)
 {
@@ -345,7 +422,7 @@ mlc_model_serialize(const MlcModel *model)
 	SET_VARSIZE(blob, VARHDRSZ + total);
 	w.buf = (uint8 *) VARDATA(blob);
 	w.pos = 0;
-	write_preamble(&w, (uint32) payload_len);
+	write_preamble(&w, (uint32) payload_len, model->profiles != NULL);
 	write_payload(&w, model);
 	Assert(w.pos == MLC_PREAMBLE_LEN + payload_len);
 	crc = model_crc(w.buf, w.pos);
@@ -449,6 +526,15 @@ get_f64(MlcReader *r, const char *what)
 	r->p += 8;
 	r->left -= 8;
 	return v;
+}
+
+/* Consume a little-endian u64 */
+static uint64
+get_u64(MlcReader *r, const char *what)
+{
+	uint64		lo = get_u32(r, what);
+
+	return lo | ((uint64) get_u32(r, what) << 32);
 }
 
 /* Consume a count, checking it against its limit and the bytes it needs */
@@ -752,6 +838,135 @@ read_coef(MlcReader *r, MlcModel *model)
 	}
 }
 
+/* Fail because profile no (1-based; ncolumns + 1 is the output) is inconsistent */
+static void
+bad_profile(int no, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid mlcycle model: reference profile %d has %s", no, what),
+			 MLC_CORRUPT_HINT));
+}
+
+/* Consume a row count of profile no: at most limit */
+static int64
+get_profile_count(MlcReader *r, int no, int64 limit)
+{
+	uint64		v = get_u64(r, "reference profile");
+
+	if (v > (uint64) limit)
+		bad_profile(no, "an impossible count");
+	return (int64) v;
+}
+
+/* Read n finite float8 values of profile no; sorted: nondecreasing, strict: increasing */
+static double *
+read_profile_values(MlcReader *r, int no, int32 n, bool strict)
+{
+	double	   *v = palloc(sizeof(double) * Max(n, 1));
+	int32		j;
+
+	for (j = 0; j < n; j++)
+	{
+		v[j] = get_f64(r, "reference profile");
+		if (!isfinite(v[j]))
+			bad_profile(no, "a value that is not finite");
+		if (j > 0 && (strict ? v[j] <= v[j - 1] : v[j] < v[j - 1]))
+			bad_profile(no, "values out of order");
+	}
+	return v;
+}
+
+/* Read the numeric part of profile no, whose non-NULL values number nonnull */
+static void
+read_numeric_profile(MlcReader *r, MlcProfile *p, int no, int64 nonnull)
+{
+	int64		sum = 0;
+	int32		j;
+
+	p->mean = get_f64(r, "reference profile");
+	p->std = get_f64(r, "reference profile");
+	p->min = get_f64(r, "reference profile");
+	p->max = get_f64(r, "reference profile");
+	if (!isfinite(p->mean) || !isfinite(p->std) || !isfinite(p->min) ||
+		!isfinite(p->max) || p->std < 0.0 || p->min > p->max)
+		bad_profile(no, "invalid moments");
+	p->nedges = get_count(r, "profile bin edges", MLC_MAX_PROFILE_EDGES, 8);
+	p->edges = read_profile_values(r, no, p->nedges, true);
+	p->nbinned = get_profile_count(r, no, nonnull);
+	need(r, (Size) (p->nedges + 1) * 8, "profile bins");
+	p->bins = palloc(sizeof(int64) * (p->nedges + 1));
+	for (j = 0; j <= p->nedges; j++)
+	{
+		p->bins[j] = get_profile_count(r, no, p->nbinned);
+		sum += p->bins[j];
+	}
+	if (sum != p->nbinned)
+		bad_profile(no, "bin counts that do not add up");
+	p->nsample = get_count(r, "profile sample values", MLC_MAX_PROFILE_SAMPLE, 8);
+	if (p->nsample > nonnull)
+		bad_profile(no, "more sampled values than values");
+	p->sample = read_profile_values(r, no, p->nsample, false);
+	if (p->nsample > 0 && (p->sample[0] < p->min || p->sample[p->nsample - 1] > p->max))
+		bad_profile(no, "sampled values outside its range");
+	if (nonnull == 0 && (p->nedges > 0 || p->nbinned > 0))
+		bad_profile(no, "bins but no values");
+}
+
+/* Read the categorical part of profile no, whose non-NULL values number nonnull */
+static void
+read_categorical_profile(MlcReader *r, MlcProfile *p, int no, int64 nonnull)
+{
+	int64		sum;
+	int32		j;
+
+	p->ncats = get_count(r, "profile categories", MLC_MAX_PROFILE_CATEGORIES, 12);
+	p->cats = palloc(sizeof(char *) * Max(p->ncats, 1));
+	p->cat_counts = palloc(sizeof(int64) * Max(p->ncats, 1));
+	sum = 0;
+	for (j = 0; j < p->ncats; j++)
+	{
+		p->cats[j] = get_string(r, "profile category", true);
+		p->cat_counts[j] = get_profile_count(r, no, nonnull);
+		if (p->cat_counts[j] < 1)
+			bad_profile(no, "a category that never occurs");
+		sum += p->cat_counts[j];
+		if (sum > nonnull)
+			bad_profile(no, "category counts that do not add up");
+	}
+	check_unique(p->cats, p->ncats, "profile category");
+	p->other = get_profile_count(r, no, nonnull);
+	if (sum + p->other != nonnull)
+		bad_profile(no, "category counts that do not add up");
+}
+
+/* Read the reference profiles of a version 2 model: one per column, then the output */
+static void
+read_profiles(MlcReader *r, MlcModel *model)
+{
+	int			i;
+
+	model->profiles = palloc0(sizeof(MlcProfile) * (model->ncolumns + 1));
+	for (i = 0; i <= model->ncolumns; i++)
+	{
+		MlcProfile *p = &model->profiles[i];
+		bool		categorical = i < model->ncolumns &&
+			model->columns[i].kind == MLC_KIND_CATEGORICAL;
+
+		p->kind = get_u8(r, "reference profile");
+		if (p->kind != (categorical ? MLC_PROFILE_CATEGORICAL : MLC_PROFILE_NUMERIC))
+			bad_profile(i + 1, "a kind that does not match its column");
+		p->count = get_profile_count(r, i + 1, MLC_MAX_PROFILE_COUNT);
+		p->nulls = get_profile_count(r, i + 1, p->count);
+		if (i > 0 && i < model->ncolumns && p->count != model->profiles[0].count)
+			bad_profile(i + 1, "a row count unlike the other columns'");
+		if (categorical)
+			read_categorical_profile(r, p, i + 1, p->count - p->nulls);
+		else
+			read_numeric_profile(r, p, i + 1, p->count - p->nulls);
+	}
+}
+
 /* Check size, magic, version, length and CRC; returns a reader over the payload */
 static MlcReader
 open_blob(const bytea *blob)
@@ -778,13 +993,14 @@ open_blob(const bytea *blob)
 				 errdetail("A model starts with the bytes \"%s\"; this value does not.",
 						   MLC_MAGIC),
 				 MLC_CORRUPT_HINT));
-	if (le16(data + 4) != MLC_FORMAT_VERSION)
+	if (le16(data + 4) != MLC_FORMAT_VERSION &&
+		le16(data + 4) != MLC_FORMAT_VERSION_PROFILES)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid mlcycle model: unsupported format version %u",
 						(unsigned) le16(data + 4)),
-				 errdetail("This version of mlcycle reads model format version %d.",
-						   MLC_FORMAT_VERSION),
+				 errdetail("This version of mlcycle reads model format versions %d and %d.",
+						   MLC_FORMAT_VERSION, MLC_FORMAT_VERSION_PROFILES),
 				 errhint("Load the model with the mlcycle version that wrote it, or retrain it.")));
 	if (len < MLC_MIN_MODEL_LEN)
 		ereport(ERROR,
@@ -814,7 +1030,7 @@ open_blob(const bytea *blob)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid mlcycle model: unsupported flags 0x%04X",
 						(unsigned) le16(data + 6)),
-				 errdetail("Format version 1 defines no flags."),
+				 errdetail("Format versions 1 and 2 define no flags."),
 				 MLC_CORRUPT_HINT));
 	if (le32(data + 8) != MLC_HEADER_LEN_V1)
 		bad_field(0, "header length", le32(data + 8));
@@ -843,6 +1059,8 @@ mlc_model_deserialize(const bytea *blob)
 				 MLC_CORRUPT_HINT));
 	read_classes(&r, model);
 	read_coef(&r, model);
+	if (le16((const uint8 *) VARDATA_ANY(blob) + 4) == MLC_FORMAT_VERSION_PROFILES)
+		read_profiles(&r, model);
 	if (r.left != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -1124,7 +1342,7 @@ mlc_model_info(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf,
 					 "{\"format_version\": %d, \"task\": \"%s\", \"algorithm\": \"%s\", "
 					 "\"columns\": %d, \"features\": %d, \"classes\": %d}",
-					 MLC_FORMAT_VERSION, task_name(model->task),
+					 (int) le16((const uint8 *) VARDATA_ANY(blob) + 4), task_name(model->task),
 					 algorithm_name(model->algorithm), model->ncolumns,
 					 model->nfeatures, model->nclasses);
 	PG_RETURN_DATUM(jsonb_from_text(buf.data));

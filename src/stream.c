@@ -19,6 +19,7 @@
 #include "learners.h"
 #include "mlcycle.h"
 #include "preprocess.h"
+#include "profile.h"
 #include "split.h"
 #include "stream.h"
 
@@ -49,6 +50,7 @@ typedef struct MlcStream
 	double	   *cand_u;
 	int64		ncand;
 	int64		cand_cap;
+	MlcProfileAcc *prof;		/* reference profiles of the training rows */
 } MlcStream;
 
 /* True when every column's settings can be fitted from cross-products */
@@ -96,6 +98,7 @@ mlc_stream_add_train(MlcStream *st, const double *raw, bool has_null)
 	double	   *z;
 	int			p = st->p;
 
+	mlc_profile_acc_add(st->prof, raw);
 	if (has_null)
 		for (int j = 0; j < p; j++)
 			if (isnan(raw[j]) && st->ind[j] < 0)
@@ -342,6 +345,7 @@ mlc_stream_least_squares(MlcDataset *ds, Jsonb *spec, int algorithm, double alph
 	mlc_gram_init(&st.gram, p + 1);
 	st.block = palloc(sizeof(double) * MLC_STREAM_BLOCK * st.gram.w);
 	mlc_split_rng(&st.rng, seed);
+	st.prof = mlc_profile_acc_create(p, seed);
 	/* keep enough rows that the test set is among them: a margin of many deviations */
 	est = Max(mlc_relation_rows_estimate(ds->relid), 1000.0);
 	st.cutoff = Min(1.0, test_size + Max(0.01, 8.0 * sqrt(test_size * (1 - test_size) / est)));
@@ -379,6 +383,7 @@ mlc_stream_least_squares(MlcDataset *ds, Jsonb *spec, int algorithm, double alph
 	else if (!mlc_fit_linear_gram(mean, M, p, m->coef, &res->rank))
 		return false;
 	mlc_model_finalize(m);
+	mlc_profile_acc_finish(st.prof, m);
 
 	mlc_stream_train_metrics(M, p, st.gram.n, m->coef, &res->train_metrics);
 	res->train_target_mean = st.gram.mean[p];

@@ -30,6 +30,7 @@
 #include "model.h"
 #include "predict.h"
 #include "preprocess.h"
+#include "profile.h"
 #include "split.h"
 #include "stream.h"
 
@@ -853,6 +854,7 @@ mlc_train_single_pass(MlcTrainRun *run)
 	run->baseline = palloc(sizeof(double));
 	run->baseline[0] = res.train_target_mean;
 	mlc_compute_metrics(run, res.train_metrics.data);
+	mlc_profile_output(run->model, run->ds, run->test_rows, run->ntest, run->seed);
 	run->ds = run->ds_rows;
 	ms = mlc_phase_ms(run, "metrics");
 	mlc_progress_notice("mlcycle: computed metrics on the test rows in %.0f ms", ms);
@@ -906,6 +908,9 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		pfree(X);
 	mlc_set_baseline(run);
 	mlc_compute_metrics(run, NULL);
+	mlc_profile_columns(run->model, run->ds, run->train_rows, run->ntrain, run->seed);
+	mlc_profile_output(run->model, run->ds, run->ntest > 0 ? run->test_rows : run->train_rows,
+					   run->ntest > 0 ? run->ntest : run->ntrain, run->seed);
 	ms = mlc_phase_ms(run, "metrics");
 	mlc_progress_notice("mlcycle: computed metrics on the %s rows in %.0f ms",
 					run->ntest > 0 ? "test" : "training", ms);

@@ -1,7 +1,8 @@
 /*
  * gen_seeds.c
  *	  Builds a few valid models (regression, binary, multinomial, with
- *	  one-hot and ordinal categorical columns), serializes them with
+ *	  one-hot and ordinal categorical columns, some with the reference
+ *	  profiles of format v2), serializes them with
  *	  src/model_io.c and writes them as the fuzzer's seed corpus; with --sql
  *	  prints hex blobs (valid and deliberately broken) for sql/model_io.sql.
  */
@@ -181,10 +182,98 @@ model_wide(void)
 	return m;
 }
 
+/* A small numeric profile: count rows, one NULL, two edges, three sampled values */
+static void
+numeric_profile(MlcProfile *p, int64 count, double lo, double hi)
+{
+	int64		nonnull = count - 1;
+	double		mid = (lo + hi) / 2;
+
+	memset(p, 0, sizeof(*p));
+	p->kind = MLC_PROFILE_NUMERIC;
+	p->count = count;
+	p->nulls = 1;
+	p->mean = mid;
+	p->std = (hi - lo) / 4;
+	p->min = lo;
+	p->max = hi;
+	p->nedges = 2;
+	p->edges = palloc(sizeof(double) * 2);
+	p->edges[0] = lo + (hi - lo) / 3;
+	p->edges[1] = lo + 2 * (hi - lo) / 3;
+	p->nbinned = nonnull;
+	p->bins = palloc(sizeof(int64) * 3);
+	p->bins[0] = nonnull / 3;
+	p->bins[1] = nonnull / 3;
+	p->bins[2] = nonnull - 2 * (nonnull / 3);
+	p->nsample = 3;
+	p->sample = palloc(sizeof(double) * 3);
+	p->sample[0] = lo;
+	p->sample[1] = mid;
+	p->sample[2] = hi;
+}
+
+/* A categorical profile over the column's first two categories, the rest as other */
+static void
+categorical_profile(MlcProfile *p, const MlcColumn *c, int64 count)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = MLC_PROFILE_CATEGORICAL;
+	p->count = count;
+	p->ncats = Min(c->ncategories, 2);
+	p->cats = palloc(sizeof(char *) * 2);
+	p->cat_counts = palloc(sizeof(int64) * 2);
+	for (int j = 0; j < p->ncats; j++)
+	{
+		p->cats[p->ncats - 1 - j] = c->categories[j];	/* most frequent first */
+		p->cat_counts[p->ncats - 1 - j] = 3 + j;
+	}
+	p->other = count - (p->ncats == 2 ? 7 : p->ncats == 1 ? 3 : 0);
+}
+
+/* Give a model reference profiles (format v2): 10 training rows, 4 output scores */
+static MlcModel *
+with_profiles(MlcModel *m)
+{
+	m->profiles = palloc0(sizeof(MlcProfile) * (m->ncolumns + 1));
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		if (m->columns[j].kind == MLC_KIND_CATEGORICAL)
+			categorical_profile(&m->profiles[j], &m->columns[j], 10);
+		else
+			numeric_profile(&m->profiles[j], 10, 20 + j, 70 + j);
+	}
+	numeric_profile(&m->profiles[m->ncolumns], 4, 0, 1);
+	m->profiles[m->ncolumns].nulls = 0;
+	m->profiles[m->ncolumns].nbinned = 4;
+	m->profiles[m->ncolumns].bins[2] = 2;
+	return m;
+}
+
+/* Models 5-7: the regression, binary and multinomial models with profiles */
+static MlcModel *
+model_regression_v2(void)
+{
+	return with_profiles(model_regression());
+}
+
+static MlcModel *
+model_binary_v2(void)
+{
+	return with_profiles(model_binary());
+}
+
+static MlcModel *
+model_multinomial_v2(void)
+{
+	return with_profiles(model_multinomial());
+}
+
 typedef MlcModel *(*ModelBuilder) (void);
 
 static const ModelBuilder builders[] = {
-	model_regression, model_binary, model_multinomial, model_empty, model_wide
+	model_regression, model_binary, model_multinomial, model_empty, model_wide,
+	model_regression_v2, model_binary_v2, model_multinomial_v2
 };
 
 /* Serialize a model, or die with the error */
@@ -235,7 +324,7 @@ print_blob(const char *name, const bytea *src, int offset, const uint8 *patch,
 	bytea	   *b = palloc0(VARHDRSZ + len);
 	int			i;
 
-	memcpy(VARDATA(b), VARDATA(src), VARSIZE(src) - VARHDRSZ);
+	memcpy(VARDATA(b), VARDATA(src), Min(len, (int) (VARSIZE(src) - VARHDRSZ)));
 	SET_VARSIZE(b, VARHDRSZ + len);
 	if (patch)
 		memcpy(VARDATA(b) + offset, patch, patchlen);
@@ -255,8 +344,11 @@ static int
 write_sql_blobs(void)
 {
 	bytea	   *b = serialize_or_die(model_binary());
+	bytea	   *b2;
 	static const uint8 task7[] = {7};
-	static const uint8 v2[] = {2, 0};
+	static const uint8 v3[] = {3, 0};
+	static const uint8 four[8] = {4};
+	static const uint8 kind2[] = {2};
 	static const uint8 flags1[] = {1, 0};
 	static const uint8 zero8[8] = {0};
 	static const uint8 nan8[] = {0, 0, 0, 0, 0, 0, 0xF8, 0x7F};
@@ -271,7 +363,7 @@ write_sql_blobs(void)
 
 	print_blob("valid", b, 0, NULL, 0, 0, false);
 	print_blob("bad_task", b, 16, task7, 1, 0, true);
-	print_blob("version2", b, 4, v2, 2, 0, false);
+	print_blob("version3", b, 4, v3, 2, 0, false);
 	print_blob("flags", b, 6, flags1, 2, 0, true);
 	print_blob("zero_scale", b, age_scale_by, zero8, 8, 0, true);
 	/* "basic" (4+5 bytes) then "premium": overwrite "basic"'s bytes 0-2 */
@@ -279,6 +371,15 @@ write_sql_blobs(void)
 	print_blob("nfeatures", b, 22, nf3, 4, 0, true);
 	print_blob("nan_coef", b, len - 4 - 8, nan8, 8, 0, true);
 	print_blob("trailing", b, 0, NULL, 0, 1, true);
+
+	/* v2: the profiles follow the v1 payload; "age" is profile 1 */
+	b2 = serialize_or_die(model_binary_v2());
+	print_blob("valid_v2", b2, 0, NULL, 0, 0, false);
+	print_blob("profile_kind", b2, len - 4, kind2, 1, 0, true);
+	/* kind 1, count 8, nulls 8, 4 moments 32, nedges 4, 2 edges 16, nbinned 8 */
+	print_blob("profile_bins", b2, len - 4 + 77, four, 8, 0, true);
+	print_blob("profile_nan", b2, len - 4 + 105, nan8, 8, 0, true);
+	print_blob("profile_cut", b2, 0, NULL, 0, -9, true);
 	return 0;
 }
 
