@@ -63,6 +63,24 @@ FROM runs a JOIN runs b ON a.setting = b.setting AND a.single_pass AND NOT b.sin
 JOIN mlcycle.models ma ON ma.model_id = a.model_id
 JOIN mlcycle.models mb ON mb.model_id = b.model_id
 ORDER BY 1;
+-- the reference profiles agree: exact counts and moments on both paths
+SELECT a.setting,
+	   bool_and((pa->>'count') = (pb->>'count') AND (pa->>'nulls') = (pb->>'nulls')) AS same_counts,
+	   bool_and(abs((pa->>k)::float8 - (pb->>k)::float8) <= 1e-9 * greatest(1, abs((pb->>k)::float8))) AS same_moments
+FROM runs a JOIN runs b ON a.setting = b.setting AND a.single_pass AND NOT b.single_pass
+JOIN mlcycle.models ma ON ma.model_id = a.model_id
+JOIN mlcycle.models mb ON mb.model_id = b.model_id,
+	 LATERAL jsonb_array_elements(mlcycle.model_info(ma.model)->'profiles') WITH ORDINALITY AS ja(pa, i),
+	 LATERAL jsonb_array_elements(mlcycle.model_info(mb.model)->'profiles') WITH ORDINALITY AS jb(pb, i2),
+	 LATERAL unnest(ARRAY['mean', 'std', 'min', 'max']) AS k
+WHERE ja.i = jb.i2 AND pa->>'column' <> '(output)'
+GROUP BY a.setting ORDER BY 1;
+-- in memory, the decile edges are numpy's linear quantiles of the training values
+SELECT deployed FROM ml_train('sp_edges', 'sp', 'y', exclude => '{id}', test_size => 0, deploy => 'none');
+SELECT bool_and(abs(e.edge::float8 - q.v) < 1e-9 * greatest(1, abs(q.v))) AS edges_match
+FROM (SELECT mlcycle.model_info(model)->'profiles'->0->'edges' AS edges FROM mlcycle.models ORDER BY model_id DESC LIMIT 1) m,
+	 LATERAL jsonb_array_elements_text(m.edges) WITH ORDINALITY AS e(edge, k),
+	 LATERAL (SELECT percentile_cont(e.k / 10.0) WITHIN GROUP (ORDER BY a) AS v FROM sp WHERE y IS NOT NULL AND a IS NOT NULL) q;
 -- the stored models predict alike
 SELECT ml_deploy('sp_default linear', 'specific', (SELECT model_id FROM runs WHERE setting = 'default linear' AND single_pass));
 SELECT ml_deploy('sp_ridge', 'specific', (SELECT model_id FROM runs WHERE setting = 'ridge' AND NOT single_pass));

@@ -1017,7 +1017,6 @@ mlc_quantile_linear(const double *sorted, int64 n, double q)
 	double		g;
 	double		a;
 	double		b;
-	double		diff;
 	int64		i;
 
 	if (vi >= (double) (n - 1))
@@ -1029,7 +1028,15 @@ mlc_quantile_linear(const double *sorted, int64 n, double q)
 	g = vi - below;
 	a = sorted[i];
 	b = sorted[i + 1];
-	diff = b - a;
+	return mlc_interpolate_linear(a, b, g);
+}
+
+/* numpy's linear interpolation between neighbours a <= b at fraction g */
+double
+mlc_interpolate_linear(double a, double b, double g)
+{
+	double		diff = b - a;
+
 	if (g >= 0.5)
 		return b - diff * (1.0 - g);
 	return a + diff * g;

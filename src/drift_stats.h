@@ -85,6 +85,9 @@ extern MlcChi2Result mlc_chi2_contingency(const MlcCategoryCounts *c, int k,
 
 /* PSI */
 extern double mlc_quantile_linear(const double *sorted, int64 n, double q);
+
+/* numpy's linear interpolation between neighbours a <= b at fraction g */
+extern double mlc_interpolate_linear(double a, double b, double g);
 extern int	mlc_psi_edges(const double *ref, int64 n, int bins, double *edges);
 extern void mlc_psi_bin_counts(const double *sorted, int64 n,
 							   const double *edges, int nedges, int64 *counts);

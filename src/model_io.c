@@ -54,6 +54,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/resowner.h"
 #endif
@@ -1330,6 +1331,49 @@ jsonb_from_text(const char *json)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
+/* A finite number, or null */
+static void
+info_number(StringInfo buf, double v)
+{
+	if (isfinite(v))
+		appendStringInfo(buf, "%.17g", v);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/* Summary of one reference profile: counts, moments, decile edges, sample size */
+static void
+info_profile(StringInfo buf, const MlcProfile *p, const char *name, bool first)
+{
+	if (!first)
+		appendStringInfoString(buf, ", ");
+	appendStringInfoString(buf, "{\"column\": ");
+	escape_json(buf, name);
+	appendStringInfo(buf, ", \"count\": " INT64_FORMAT ", \"nulls\": " INT64_FORMAT, p->count, p->nulls);
+	if (p->kind == MLC_PROFILE_NUMERIC)
+	{
+		appendStringInfoString(buf, ", \"kind\": \"numeric\", \"mean\": ");
+		info_number(buf, p->mean);
+		appendStringInfoString(buf, ", \"std\": ");
+		info_number(buf, p->std);
+		appendStringInfoString(buf, ", \"min\": ");
+		info_number(buf, p->min);
+		appendStringInfoString(buf, ", \"max\": ");
+		info_number(buf, p->max);
+		appendStringInfoString(buf, ", \"edges\": [");
+		for (int k = 0; k < p->nedges; k++)
+		{
+			if (k > 0)
+				appendStringInfoString(buf, ", ");
+			info_number(buf, p->edges[k]);
+		}
+		appendStringInfo(buf, "], \"sample\": %d}", p->nsample);
+	}
+	else
+		appendStringInfo(buf, ", \"kind\": \"categorical\", \"categories\": %d, \"other\": " INT64_FORMAT "}",
+						 p->ncats, p->other);
+}
+
 /* mlcycle.model_info(bytea): validate a stored model and summarize it */
 Datum
 mlc_model_info(PG_FUNCTION_ARGS)
@@ -1341,10 +1385,19 @@ mlc_model_info(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendStringInfo(&buf,
 					 "{\"format_version\": %d, \"task\": \"%s\", \"algorithm\": \"%s\", "
-					 "\"columns\": %d, \"features\": %d, \"classes\": %d}",
+					 "\"columns\": %d, \"features\": %d, \"classes\": %d",
 					 (int) le16((const uint8 *) VARDATA_ANY(blob) + 4), task_name(model->task),
 					 algorithm_name(model->algorithm), model->ncolumns,
 					 model->nfeatures, model->nclasses);
+	if (model->profiles)
+	{
+		appendStringInfoString(&buf, ", \"profiles\": [");
+		for (int j = 0; j <= model->ncolumns; j++)
+			info_profile(&buf, &model->profiles[j],
+						 j < model->ncolumns ? model->columns[j].name : "(output)", j == 0);
+		appendStringInfoChar(&buf, ']');
+	}
+	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(jsonb_from_text(buf.data));
 }
 

@@ -51,7 +51,7 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-/* Copy k of the n sorted values, chosen uniformly (Knuth's selection sampling), kept sorted */
+/* Copy k of the n values, chosen uniformly (Knuth's selection sampling), sorted */
 static double *
 select_sample(const double *v, int64 n, int64 k, pg_prng_state *rng)
 {
@@ -66,22 +66,94 @@ select_sample(const double *v, int64 n, int64 k, pg_prng_state *rng)
 			s[taken++] = v[i];
 	}
 	Assert(taken == k);
+	qsort(s, k, sizeof(double), cmp_double);
 	return s;
 }
 
-/* PSI edges and bin counts of sorted values */
-static void
-profile_bins(MlcProfile *p, const double *sorted, int64 n)
+/*
+ * Move the k-th smallest of v[lo..hi] to v[k], smaller ones before it and
+ * larger ones after (quickselect), and return it.
+ */
+static double
+select_kth(double *v, int64 lo, int64 hi, int64 k)
 {
+	while (lo < hi)
+	{
+		double		pivot = v[lo + (hi - lo) / 2];
+		int64		i = lo,
+					j = hi;
+
+		CHECK_FOR_INTERRUPTS();
+		while (i <= j)
+		{
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j)
+			{
+				double		t = v[i];
+
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
+}
+
+/*
+ * PSI edges (numpy linear quantiles at k/10, duplicates merged, as
+ * mlc_psi_edges computes them on sorted values) and bin counts of the n
+ * values v, without sorting them: the order statistics the quantiles need
+ * are selected in ascending order, each search starting where the last one
+ * left the array partitioned.
+ */
+static void
+profile_bins(MlcProfile *p, double *v, int64 n)
+{
+	double		edges[MLC_PROFILE_BINS];
+	int64		from = 0;
+	int			ne = 0;
+
 	p->edges = palloc(sizeof(double) * MLC_PROFILE_BINS);
-	p->nedges = n > 0 ? mlc_psi_edges(sorted, n, MLC_PROFILE_BINS, p->edges) : 0;
-	p->bins = palloc0(sizeof(int64) * (p->nedges + 1));
-	if (n > 0)
-		mlc_psi_bin_counts(sorted, n, p->edges, p->nedges, p->bins);
+	p->nedges = 0;
+	for (int k = 1; k < MLC_PROFILE_BINS && n > 0; k++)
+	{
+		double		vi = (double) (n - 1) * (double) k / (double) MLC_PROFILE_BINS;
+		int64		i = (int64) floor(vi);
+		double		a = select_kth(v, from, n - 1, i);
+		double		b = a;
+
+		if (i + 1 < n && vi > (double) i)
+			b = select_kth(v, i + 1, n - 1, i + 1);
+		edges[k - 1] = (vi > (double) i) ? mlc_interpolate_linear(a, b, vi - (double) i) : a;
+		from = i;
+	}
+	for (int k = 0; k < MLC_PROFILE_BINS - 1 && n > 0; k++)
+		if (ne == 0 || edges[k] != p->edges[ne - 1])
+			p->edges[ne++] = edges[k];
+	p->nedges = ne;
+	p->bins = palloc0(sizeof(int64) * (ne + 1));
+	/* a value's bin is the number of edges strictly below it */
+	for (int64 i = 0; i < n; i++)
+	{
+		int			bin = 0;
+
+		while (bin < ne && p->edges[bin] < v[i])
+			bin++;
+		p->bins[bin]++;
+	}
 	p->nbinned = n;
 }
 
-/* Numeric profile of the n non-NULL values v (sorted in place) of count rows */
+/* Numeric profile of the n non-NULL values v (reordered in place) of count rows */
 void
 mlc_profile_numeric(MlcProfile *p, double *v, int64 n, int64 count, pg_prng_state *rng)
 {
@@ -94,23 +166,20 @@ mlc_profile_numeric(MlcProfile *p, double *v, int64 n, int64 count, pg_prng_stat
 	p->nulls = count - n;
 	if (n > 0)
 	{
-		qsort(v, n, sizeof(double), cmp_double);
+		p->min = p->max = v[0];
 		for (int64 i = 0; i < n; i++)
+		{
 			sum += v[i];
+			p->min = Min(p->min, v[i]);
+			p->max = Max(p->max, v[i]);
+		}
 		p->mean = sum / (double) n;
 		p->std = mlc_std_population(v, n);
-		p->min = v[0];
-		p->max = v[n - 1];
 	}
-	profile_bins(p, v, n);
+	/* the sample first: the quantile search below reorders v */
 	p->nsample = (int32) k;
-	if (k == n)
-	{
-		p->sample = palloc(sizeof(double) * Max(n, 1));
-		memcpy(p->sample, v, sizeof(double) * n);
-	}
-	else
-		p->sample = select_sample(v, n, k, rng);
+	p->sample = select_sample(v, n, k, rng);
+	profile_bins(p, v, n);
 }
 
 /* Category counts sorted most frequent first, ties by value */
@@ -232,6 +301,15 @@ mlc_profile_output(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n, int 
 	pfree(scores);
 }
 
+/* Next row (1-based count) Algorithm L takes into the reservoir, updating its weight */
+static void
+acc_skip(MlcProfileAcc *a)
+{
+	/* draws in (0, 1]: log of 0 must not happen */
+	a->w *= exp(log(1.0 - pg_prng_double(&a->rng)) / (double) a->cap);
+	a->next += (int64) floor(log(1.0 - pg_prng_double(&a->rng)) / log1p(-a->w)) + 1;
+}
+
 /* A streaming accumulator for p numeric columns */
 MlcProfileAcc *
 mlc_profile_acc_create(int p, int seed)
@@ -239,79 +317,96 @@ mlc_profile_acc_create(int p, int seed)
 	MlcProfileAcc *a = palloc0(sizeof(MlcProfileAcc));
 
 	a->p = p;
-	a->cap = mlc_reference_sample_size;
+	a->cap = Max(mlc_reference_sample_size, 1);
 	mlc_profile_rng(&a->rng, seed);
 	a->nulls = palloc0(sizeof(int64) * Max(p, 1));
 	a->nonnull = palloc0(sizeof(int64) * Max(p, 1));
 	a->mean = palloc0(sizeof(double) * Max(p, 1));
-	a->m2 = palloc0(sizeof(double) * Max(p, 1));
+	a->std = palloc0(sizeof(double) * Max(p, 1));
 	a->min = palloc0(sizeof(double) * Max(p, 1));
 	a->max = palloc0(sizeof(double) * Max(p, 1));
-	a->reservoir = palloc(sizeof(double *) * Max(p, 1));
-	for (int j = 0; j < p; j++)
-		a->reservoir[j] = mlc_alloc_large(sizeof(double) * a->cap);
+	a->rows = mlc_alloc_large(sizeof(double) * a->cap * Max(p, 1));
+	a->w = 1.0;
+	a->next = a->cap;
+	acc_skip(a);
 	return a;
 }
 
-/* Add one training row: exact moments, and a reservoir sample per column */
+/*
+ * Add one training row: exact moments, and a reservoir sample of rows
+ * (Algorithm L: random draws only for the rows it takes).
+ */
 void
 mlc_profile_acc_add(MlcProfileAcc *a, const double *raw)
 {
+	double	   *slot = NULL;
+
 	a->count++;
+	if (a->count <= a->cap)
+		slot = a->rows + (a->count - 1) * a->p;
+	else if (a->count == a->next)
+	{
+		slot = a->rows + pg_prng_uint64_range(&a->rng, 0, (uint64) a->cap - 1) * a->p;
+		acc_skip(a);
+	}
+	if (slot)
+		memcpy(slot, raw, sizeof(double) * a->p);
 	for (int j = 0; j < a->p; j++)
 	{
 		double		v = raw[j];
-		int64		k;
-		double		d;
 
 		if (isnan(v))
 		{
 			a->nulls[j]++;
 			continue;
 		}
-		k = ++a->nonnull[j];
-		d = v - a->mean[j];
-		a->mean[j] += d / (double) k;
-		a->m2[j] += d * (v - a->mean[j]);
-		if (k == 1 || v < a->min[j])
+		if (a->nonnull[j]++ == 0 || v < a->min[j])
 			a->min[j] = v;
-		if (k == 1 || v > a->max[j])
+		if (v > a->max[j])
 			a->max[j] = v;
-		if (k <= a->cap)
-			a->reservoir[j][k - 1] = v;
-		else
-		{
-			uint64		r = pg_prng_uint64_range(&a->rng, 0, (uint64) k - 1);
-
-			if (r < (uint64) a->cap)
-				a->reservoir[j][r] = v;
-		}
 	}
 }
 
-/* The column profiles: exact moments, deciles and bins from the (sorted) reservoir */
+/* The exact mean and population std of column j's values, from the caller's statistics */
+void
+mlc_profile_acc_set_moments(MlcProfileAcc *a, int j, double mean, double std)
+{
+	a->mean[j] = mean;
+	a->std[j] = std;
+}
+
+/* The column profiles: exact moments; deciles, bins and the KS sample from the row reservoir */
 void
 mlc_profile_acc_finish(MlcProfileAcc *a, MlcModel *m)
 {
+	int64		nrows = Min(a->count, (int64) a->cap);
+	double	   *v = palloc(sizeof(double) * Max(nrows, 1));
+
 	m->profiles = palloc0(sizeof(MlcProfile) * (m->ncolumns + 1));
 	for (int j = 0; j < a->p; j++)
 	{
 		MlcProfile *p = &m->profiles[j];
-		int64		k = Min(a->nonnull[j], (int64) a->cap);
+		int64		k = 0;
 
+		for (int64 r = 0; r < nrows; r++)
+			if (!isnan(a->rows[r * a->p + j]))
+				v[k++] = a->rows[r * a->p + j];
 		p->kind = MLC_PROFILE_NUMERIC;
 		p->count = a->count;
 		p->nulls = a->nulls[j];
 		if (a->nonnull[j] > 0)
 		{
 			p->mean = a->mean[j];
-			p->std = sqrt(Max(a->m2[j], 0.0) / (double) a->nonnull[j]);
+			p->std = a->std[j];
 			p->min = a->min[j];
 			p->max = a->max[j];
 		}
-		qsort(a->reservoir[j], k, sizeof(double), cmp_double);
-		profile_bins(p, a->reservoir[j], k);
+		/* every sampled value is in the sample: it is the reservoir, sorted */
 		p->nsample = (int32) k;
-		p->sample = a->reservoir[j];
+		p->sample = palloc(sizeof(double) * Max(k, 1));
+		memcpy(p->sample, v, sizeof(double) * k);
+		qsort(p->sample, k, sizeof(double), cmp_double);
+		profile_bins(p, v, k);
 	}
+	pfree(v);
 }

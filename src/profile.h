@@ -29,17 +29,19 @@ typedef struct MlcProfileAcc
 	int64		count;
 	int64	   *nulls;
 	int64	   *nonnull;
-	double	   *mean;			/* Welford */
-	double	   *m2;
+	double	   *mean;			/* set by mlc_profile_acc_set_moments */
+	double	   *std;
 	double	   *min;
 	double	   *max;
-	double	  **reservoir;		/* per column, cap values */
+	double	   *rows;			/* reservoir of cap rows, p values each (NaN = NULL) */
+	double		w;				/* Algorithm L's weight */
+	int64		next;			/* the next row count the reservoir takes */
 } MlcProfileAcc;
 
 /* The score a prediction's output profiles: value, P(positive) or top probability */
 extern double mlc_profile_score(const MlcModel *m, const double *out);
 
-/* Numeric profile of n non-NULL values v (sorted in place) out of count rows */
+/* Numeric profile of n non-NULL values v (reordered in place) out of count rows */
 extern void mlc_profile_numeric(MlcProfile *p, double *v, int64 n, int64 count,
 								pg_prng_state *rng);
 
@@ -54,6 +56,7 @@ extern void mlc_profile_output(MlcModel *m, MlcDataset *ds, const int64 *rows,
 /* Single-pass: start, add one training row (NaN = NULL), finish into m->profiles */
 extern MlcProfileAcc *mlc_profile_acc_create(int p, int seed);
 extern void mlc_profile_acc_add(MlcProfileAcc *a, const double *raw);
+extern void mlc_profile_acc_set_moments(MlcProfileAcc *a, int j, double mean, double std);
 extern void mlc_profile_acc_finish(MlcProfileAcc *a, MlcModel *m);
 
 /* A seeded PRNG for profile sampling, independent of the split's */

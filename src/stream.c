@@ -274,6 +274,34 @@ mlc_stream_train_metrics(const double *M, int p, double n, const double *coef, S
 					 r2, sse / n, sqrt(sse / n), n);
 }
 
+/*
+ * Exact mean and population std of each column's non-NULL training values,
+ * from the centered statistics: the NULLs are zeros in the value slot, so
+ * their share of the centered sum of squares comes off.
+ */
+static void
+mlc_stream_profile_moments(MlcStream *st)
+{
+	MlcGram    *g = &st->gram;
+	double		n = g->n;
+
+	for (int j = 0; j < st->p; j++)
+	{
+		double		nulls = st->ind[j] >= 0 ? g->mean[st->ind[j]] * n : 0.0;
+		double		nn = n - nulls;
+		double		m_all = g->mean[j];
+		double		m_nn,
+					ss;
+
+		if (nn < 0.5)
+			continue;
+		m_nn = m_all * n / nn;
+		/* sum over non-NULL of (x - m_nn)^2 = M_jj - nulls m_all^2 - nn (m_nn - m_all)^2 */
+		ss = g->M[(Size) j * g->w + j] - nulls * m_all * m_all - nn * (m_nn - m_all) * (m_nn - m_all);
+		mlc_profile_acc_set_moments(st->prof, j, m_nn, sqrt(Max(ss, 0.0) / nn));
+	}
+}
+
 /* The test rows as a dataset of raw columns */
 static MlcDataset *
 mlc_stream_test_dataset(MlcStream *st, const bool *is_test, int64 ntest)
@@ -383,6 +411,7 @@ mlc_stream_least_squares(MlcDataset *ds, Jsonb *spec, int algorithm, double alph
 	else if (!mlc_fit_linear_gram(mean, M, p, m->coef, &res->rank))
 		return false;
 	mlc_model_finalize(m);
+	mlc_stream_profile_moments(&st);
 	mlc_profile_acc_finish(st.prof, m);
 
 	mlc_stream_train_metrics(M, p, st.gram.n, m->coef, &res->train_metrics);
