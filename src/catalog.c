@@ -134,7 +134,7 @@ mlc_fetch_deployed(const char *project)
 		cm = palloc0(sizeof(MlcCachedModel));
 		cm->model_id = model_id;
 		cm->cxt = cxt;
-		cm->model = mlc_model_deserialize(blob);
+		cm->model = mlc_model_deserialize_for_scoring(blob);
 	}
 	PG_CATCH();
 	{

@@ -166,10 +166,10 @@ load_model(DriftRun *run, const char *project, bool have_id, int64 model_id, Mem
 	}
 	else
 	{
+		/* the cached deployed model has no profiles: load it whole, by id */
 		MlcCachedModel *cm = mlc_deployed_model(project, qcxt);
 
-		run->m = cm->model;
-		run->model_id = cm->model_id;
+		run->m = mlc_load_model(project, cm->model_id, &run->model_id);
 	}
 	if (run->m->profiles == NULL)
 		ereport(ERROR,

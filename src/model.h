@@ -133,6 +133,7 @@ typedef struct MlcModel
 /* model_io.c */
 extern bytea *mlc_model_serialize(const MlcModel *model);
 extern MlcModel *mlc_model_deserialize(const bytea *blob);
+extern MlcModel *mlc_model_deserialize_for_scoring(const bytea *blob);
 extern void mlc_model_finalize(MlcModel *model);
 extern int32 mlc_category_lookup(const MlcColumn *col, const char *s, int len);
 extern void mlc_model_reseal(bytea *blob);	/* fuzzing: fix length and CRC */

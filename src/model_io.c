@@ -1041,8 +1041,28 @@ open_blob(const bytea *blob)
 }
 
 /* Parse and validate a serialized model; any defect raises ERRCODE_DATA_CORRUPTED */
+static MlcModel *deserialize(const bytea *blob, bool profiles);
+
 MlcModel *
 mlc_model_deserialize(const bytea *blob)
+{
+	return deserialize(blob, true);
+}
+
+/*
+ * What scoring needs: everything but the reference profiles, which are left
+ * unparsed (the checksum still covers them).  Prediction loads models in
+ * every backend and parallel worker; profiles are most of a model's bytes.
+ */
+MlcModel *
+mlc_model_deserialize_for_scoring(const bytea *blob)
+{
+	return deserialize(blob, false);
+}
+
+/* Read a model, with or without its profiles */
+static MlcModel *
+deserialize(const bytea *blob, bool profiles)
 {
 	MlcReader	r = open_blob(blob);
 	MlcModel   *model = palloc0(sizeof(MlcModel));
@@ -1061,7 +1081,12 @@ mlc_model_deserialize(const bytea *blob)
 	read_classes(&r, model);
 	read_coef(&r, model);
 	if (le16((const uint8 *) VARDATA_ANY(blob) + 4) == MLC_FORMAT_VERSION_PROFILES)
-		read_profiles(&r, model);
+	{
+		if (!profiles)
+			r.left = 0;
+		else
+			read_profiles(&r, model);
+	}
 	if (r.left != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

@@ -202,7 +202,7 @@ mlc_model_bytes_state(FunctionCallInfo fcinfo)
 	st->model_crc = crc;
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	cm = palloc0(sizeof(MlcCachedModel));
-	cm->model = mlc_model_deserialize(blob);
+	cm->model = mlc_model_deserialize_for_scoring(blob);
 	cm->cxt = fcinfo->flinfo->fn_mcxt;
 	MemoryContextSwitchTo(old);
 	mlc_predict_state_setup(fcinfo, st, cm);

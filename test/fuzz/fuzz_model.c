@@ -111,6 +111,23 @@ load_one(const uint8 *data, size_t size, bool reseal)
 	}
 	stub_error_jmp = NULL;
 	error_context_stack = NULL;
+
+	/* the scoring reader (no profiles) must reject or accept without a crash too */
+	if (setjmp(jb) == 0)
+	{
+		MlcModel   *m;
+
+		stub_error_jmp = &jb;
+		m = mlc_model_deserialize_for_scoring(blob);
+		check_derived(m);
+	}
+	else if (stub_error_code != ERRCODE_DATA_CORRUPTED)
+	{
+		fprintf(stderr, "unexpected error: %s\n", stub_error_message);
+		fail("scoring reader raised an error other than data_corrupted");
+	}
+	stub_error_jmp = NULL;
+	error_context_stack = NULL;
 }
 
 int
