@@ -269,35 +269,18 @@ mlc_profile_columns(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n, int
 	pfree(v);
 }
 
-/* Profile of the model's scores on rows of ds */
+/* Profile of the model's scores from its n predictions (n x width, as mlc_predict_features writes them) */
 void
-mlc_profile_output(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n, int seed)
+mlc_profile_output(MlcModel *m, const double *out, int64 n, int seed)
 {
 	int			width = m->task == MLC_TASK_REGRESSION ? 1 : m->nclasses;
-	int			block = 1024;
-	double	   *x = palloc(sizeof(double) * block * Max(m->nfeatures, 1));
-	double	   *out = palloc(sizeof(double) * width);
 	double	   *scores = mlc_alloc_large(sizeof(double) * Max(n, 1));
-	MlcTransformer t;
 	pg_prng_state rng;
 
 	mlc_profile_rng(&rng, seed + 1);
-	mlc_transformer_init(&t, m, ds);
-	for (int64 start = 0; start < n; start += block)
-	{
-		int			nb = (int) Min((int64) block, n - start);
-
-		CHECK_FOR_INTERRUPTS();
-		mlc_transform_rows(&t, rows + start, nb, x, m->nfeatures);
-		for (int i = 0; i < nb; i++)
-		{
-			mlc_predict_features(m, x + (Size) i * m->nfeatures, out);
-			scores[start + i] = mlc_profile_score(m, out);
-		}
-	}
+	for (int64 i = 0; i < n; i++)
+		scores[i] = mlc_profile_score(m, out + i * width);
 	mlc_profile_numeric(&m->profiles[m->ncolumns], scores, n, n, &rng);
-	pfree(x);
-	pfree(out);
 	pfree(scores);
 }
 

@@ -49,9 +49,8 @@ extern void mlc_profile_numeric(MlcProfile *p, double *v, int64 n, int64 count,
 extern void mlc_profile_columns(MlcModel *m, MlcDataset *ds, const int64 *rows,
 								int64 n, int seed);
 
-/* Profile of the model's output on rows of ds */
-extern void mlc_profile_output(MlcModel *m, MlcDataset *ds, const int64 *rows,
-							   int64 n, int seed);
+/* Profile of the model's output from its n predictions (n x width) */
+extern void mlc_profile_output(MlcModel *m, const double *out, int64 n, int seed);
 
 /* Single-pass: start, add one training row (NaN = NULL), finish into m->profiles */
 extern MlcProfileAcc *mlc_profile_acc_create(int p, int seed);

@@ -69,6 +69,7 @@ typedef struct MlcTrainRun
 	MlcDataset *ds;
 	MlcDataset *ds_rows;		/* the relation's dataset while ds holds test rows */
 	double	   *baseline;		/* trivial prediction: training mean or class frequencies */
+	double	   *eval_out;		/* the model's predictions on the evaluated rows */
 	int32	   *y;				/* classification: class index per dataset row */
 	int64	   *train_rows;
 	int64		ntrain;
@@ -585,6 +586,9 @@ mlc_fit(MlcTrainRun *run, const double *X)
 	}
 }
 
+static double mlc_evaluate_keep(MlcTrainRun *run, const int64 *rows, int64 n, bool baseline,
+								StringInfo json, double **keep);
+
 /*
  * Metrics of the model on the given rows, as a JSON object; returns the
  * headline metric.  With baseline, the predictions are run->baseline for
@@ -592,6 +596,14 @@ mlc_fit(MlcTrainRun *run, const double *X)
  */
 static double
 mlc_evaluate(MlcTrainRun *run, const int64 *rows, int64 n, bool baseline, StringInfo json)
+{
+	return mlc_evaluate_keep(run, rows, n, baseline, json, NULL);
+}
+
+/* mlc_evaluate, handing the predictions (n x width) to *keep when it is not NULL */
+static double
+mlc_evaluate_keep(MlcTrainRun *run, const int64 *rows, int64 n, bool baseline, StringInfo json,
+				  double **keep)
 {
 	MlcModel   *m = run->model;
 	int			width = (m->task == MLC_TASK_REGRESSION) ? 1 : m->nclasses;
@@ -631,7 +643,10 @@ mlc_evaluate(MlcTrainRun *run, const int64 *rows, int64 n, bool baseline, String
 			y[i] = run->y[rows[i]];
 		score = mlc_metrics_classification(y, out, n, m->nclasses, m->positive_class, json);
 	}
-	pfree(out);
+	if (keep)
+		*keep = out;
+	else
+		pfree(out);
 	return score;
 }
 
@@ -692,10 +707,11 @@ mlc_compute_metrics(MlcTrainRun *run, const char *train_json)
 	if (train_json)
 		appendStringInfoString(&train, train_json);
 	else
-		score = mlc_evaluate(run, run->train_rows, run->ntrain, false, &train);
+		score = mlc_evaluate_keep(run, run->train_rows, run->ntrain, false, &train,
+								  run->ntest > 0 ? NULL : &run->eval_out);
 	initStringInfo(&test);
 	if (run->ntest > 0)
-		score = mlc_evaluate(run, run->test_rows, run->ntest, false, &test);
+		score = mlc_evaluate_keep(run, run->test_rows, run->ntest, false, &test, &run->eval_out);
 	else
 		appendStringInfoString(&test, train.data);
 	/* the trivial baseline on the same evaluated rows */
@@ -854,7 +870,7 @@ mlc_train_single_pass(MlcTrainRun *run)
 	run->baseline = palloc(sizeof(double));
 	run->baseline[0] = res.train_target_mean;
 	mlc_compute_metrics(run, res.train_metrics.data);
-	mlc_profile_output(run->model, run->ds, run->test_rows, run->ntest, run->seed);
+	mlc_profile_output(run->model, run->eval_out, run->ntest, run->seed);
 	run->ds = run->ds_rows;
 	ms = mlc_phase_ms(run, "metrics");
 	mlc_progress_notice("mlcycle: computed metrics on the test rows in %.0f ms", ms);
@@ -909,8 +925,7 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	mlc_set_baseline(run);
 	mlc_compute_metrics(run, NULL);
 	mlc_profile_columns(run->model, run->ds, run->train_rows, run->ntrain, run->seed);
-	mlc_profile_output(run->model, run->ds, run->ntest > 0 ? run->test_rows : run->train_rows,
-					   run->ntest > 0 ? run->ntest : run->ntrain, run->seed);
+	mlc_profile_output(run->model, run->eval_out, run->ntest > 0 ? run->ntest : run->ntrain, run->seed);
 	ms = mlc_phase_ms(run, "metrics");
 	mlc_progress_notice("mlcycle: computed metrics on the %s rows in %.0f ms",
 					run->ntest > 0 ? "test" : "training", ms);
