@@ -51,22 +51,27 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-/* Copy k of the n values, chosen uniformly (Knuth's selection sampling), sorted */
+/*
+ * Copy k of the n values, chosen uniformly, sorted: a reservoir filled by
+ * Algorithm L, which draws random numbers only for the values it takes.
+ */
 static double *
 select_sample(const double *v, int64 n, int64 k, pg_prng_state *rng)
 {
 	double	   *s = palloc(sizeof(double) * Max(k, 1));
-	int64		taken = 0;
+	double		w = 1.0;
+	int64		i;
 
-	for (int64 i = 0; i < n && taken < k; i++)
+	memcpy(s, v, sizeof(double) * Min(n, k));
+	for (i = k; i < n;)
 	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if ((double) (n - i) * pg_prng_double(rng) < (double) (k - taken))
-			s[taken++] = v[i];
+		CHECK_FOR_INTERRUPTS();
+		w *= exp(log(1.0 - pg_prng_double(rng)) / (double) k);
+		i += (int64) floor(log(1.0 - pg_prng_double(rng)) / log1p(-w));
+		if (i < n)
+			s[pg_prng_uint64_range(rng, 0, (uint64) k - 1)] = v[i++];
 	}
-	Assert(taken == k);
-	qsort(s, k, sizeof(double), cmp_double);
+	qsort(s, Min(n, k), sizeof(double), cmp_double);
 	return s;
 }
 
