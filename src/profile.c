@@ -15,6 +15,7 @@
 #include "predict.h"
 #include "preprocess.h"
 #include "profile.h"
+#include "split.h"
 
 int			mlc_reference_sample_size = 10000;
 
@@ -75,43 +76,6 @@ select_sample(const double *v, int64 n, int64 k, pg_prng_state *rng)
 	return s;
 }
 
-/*
- * Move the k-th smallest of v[lo..hi] to v[k], smaller ones before it and
- * larger ones after (quickselect), and return it.
- */
-static double
-select_kth(double *v, int64 lo, int64 hi, int64 k)
-{
-	while (lo < hi)
-	{
-		double		pivot = v[lo + (hi - lo) / 2];
-		int64		i = lo,
-					j = hi;
-
-		CHECK_FOR_INTERRUPTS();
-		while (i <= j)
-		{
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i <= j)
-			{
-				double		t = v[i];
-
-				v[i++] = v[j];
-				v[j--] = t;
-			}
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			break;
-	}
-	return v[k];
-}
 
 /*
  * PSI edges (numpy linear quantiles at k/10, duplicates merged, as
@@ -133,11 +97,11 @@ profile_bins(MlcProfile *p, double *v, int64 n)
 	{
 		double		vi = (double) (n - 1) * (double) k / (double) MLC_PROFILE_BINS;
 		int64		i = (int64) floor(vi);
-		double		a = select_kth(v, from, n - 1, i);
+		double		a = mlc_select_kth(v, from, n - 1, i);
 		double		b = a;
 
 		if (i + 1 < n && vi > (double) i)
-			b = select_kth(v, i + 1, n - 1, i + 1);
+			b = mlc_select_kth(v, i + 1, n - 1, i + 1);
 		edges[k - 1] = (vi > (double) i) ? mlc_interpolate_linear(a, b, vi - (double) i) : a;
 		from = i;
 	}

@@ -27,14 +27,13 @@ mlc_split_test_count(double test_size, int64 n)
 	return Min(n, (int64) ceil(test_size * (double) n));
 }
 
-/* The k-th smallest (1-based) of v[0..n), by quickselect; v is reordered */
-static double
-mlc_kth_smallest(double *v, int64 n, int64 k)
+/*
+ * Move the k-th smallest of v[lo..hi] (0-based) to v[k], smaller ones before
+ * it and larger ones after (quickselect), and return it.
+ */
+double
+mlc_select_kth(double *v, int64 lo, int64 hi, int64 k)
 {
-	int64		lo = 0,
-				hi = n - 1,
-				want = k - 1;
-
 	while (lo < hi)
 	{
 		double		pivot = v[lo + (hi - lo) / 2];
@@ -52,20 +51,18 @@ mlc_kth_smallest(double *v, int64 n, int64 k)
 			{
 				double		t = v[i];
 
-				v[i] = v[j];
-				v[j] = t;
-				i++;
-				j--;
+				v[i++] = v[j];
+				v[j--] = t;
 			}
 		}
-		if (want <= j)
+		if (k <= j)
 			hi = j;
-		else if (want >= i)
+		else if (k >= i)
 			lo = i;
 		else
 			break;
 	}
-	return v[want];
+	return v[k];
 }
 
 /* Mark in is_test the k entries of u[0..n) with the smallest draws (ties: first index) */
@@ -81,7 +78,7 @@ mlc_split_mark(const double *u, int64 n, int64 k, bool *is_test)
 		return;
 	copy = palloc(sizeof(double) * n);
 	memcpy(copy, u, sizeof(double) * n);
-	thr = mlc_kth_smallest(copy, n, k);
+	thr = mlc_select_kth(copy, 0, n - 1, k - 1);
 	pfree(copy);
 	for (int64 i = 0; i < n; i++)
 		if (u[i] < thr)

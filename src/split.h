@@ -18,6 +18,9 @@ extern void mlc_split_rng(pg_prng_state *rng, int seed);
 /* Number of test rows among n */
 extern int64 mlc_split_test_count(double test_size, int64 n);
 
+/* Move the k-th smallest of v[lo..hi] to v[k] (quickselect) and return it */
+extern double mlc_select_kth(double *v, int64 lo, int64 hi, int64 k);
+
 /* Mark in is_test the k entries of u[0..n) with the smallest draws (ties: first index) */
 extern void mlc_split_mark(const double *u, int64 n, int64 k, bool *is_test);
 
