@@ -42,6 +42,12 @@ FROM mlcycle.drift_runs ORDER BY run_id;
 SELECT run_id, count(*) AS results, count(*) FILTER (WHERE drifted) AS drifted
 FROM mlcycle.drift_history GROUP BY run_id ORDER BY run_id;
 
+-- a current sample smaller than the rows: KS states the sampling error it implies
+-- (95% DKW bound: sqrt(ln(40) / 200) = 0.135810 for 100 values)
+SELECT column_name, current_rows, sampled_rows, details->>'sampled' AS sampled,
+	   round((details->>'statistic_error_95')::numeric, 6) AS statistic_error_95
+FROM ml_drift('dr', 'dr_train', options => '{"sample_size": 100}') WHERE method = 'ks';
+
 -- thresholds in options; unknown or out-of-range options
 SELECT column_name, method, drifted, severity, threshold
 FROM ml_drift('dr', 'dr_train', options => '{"psi_moderate": 0.000001, "psi_significant": 0.5, "drift_share": 1}')

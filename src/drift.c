@@ -516,6 +516,20 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+/*
+ * How far, with 95% confidence, the ECDF of a uniform sample of m of n
+ * values can be from the ECDF of all n (Dvoretzky-Kiefer-Wolfowitz-Massart):
+ * 0 when the sample is everything.  The sampled KS statistic is within the
+ * sum of the two sides' bounds of the statistic on all the rows.
+ */
+static double
+ks_sampling_error(int64 m, int64 n)
+{
+	if (m <= 0 || m >= n)
+		return 0.0;
+	return sqrt(log(2.0 / 0.05) / (2.0 * (double) m));
+}
+
 /* KS, PSI and (for columns) Wasserstein of current values against a numeric profile */
 static void
 numeric_tests(DriftRun *run, DriftCol *c, const char *name, const char *kind,
@@ -533,7 +547,11 @@ numeric_tests(DriftRun *run, DriftCol *c, const char *name, const char *kind,
 
 		stat = ks.statistic;
 		pv = ks.p_value;
-		details = psprintf("{\"p_value_method\": \"%s\"}", ks.method == MLC_KS_EXACT ? "exact" : "asymp");
+		details = psprintf("{\"p_value_method\": \"%s\", \"sampled\": %s, \"statistic_error_95\": %.6g}",
+						   ks.method == MLC_KS_EXACT ? "exact" : "asymp",
+						   (p->nsample < p->count - p->nulls || n->nsample < n->nonnull) ? "true" : "false",
+						   ks_sampling_error(p->nsample, p->count - p->nulls) +
+						   ks_sampling_error(n->nsample, n->nonnull));
 	}
 	emit(run, c, name, kind, "ks", stat, pv, o[OPT_KS], isnan(pv) ? "none" : severity_p(pv, o[OPT_KS]),
 		 p->nsample, n->nonnull, n->nsample, details);
