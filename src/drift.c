@@ -35,7 +35,6 @@ PG_FUNCTION_INFO_V1(mlc_drift_check);
 /* distinct unseen categories tracked one by one per column; more share one bucket */
 #define MLC_DRIFT_MAX_UNSEEN	1000
 #define MLC_DRIFT_KEY_LEN		512
-#define MLC_DRIFT_FETCH			1000
 #define MLC_DRIFT_NCOLS			13
 
 static const char *const option_names[] = {
@@ -68,6 +67,8 @@ typedef struct DriftNum
 	double	   *sample;
 	int			cap;
 	int			nsample;
+	double		w;				/* Algorithm L's weight, once the sample is full */
+	int64		next;			/* the next value count the sample takes */
 } DriftNum;
 
 /* An unseen category and its current count */
@@ -264,34 +265,42 @@ map_columns(DriftRun *run, Oid relid)
 	return q.data;
 }
 
+/*
+ * Algorithm L: the count of the next value the full reservoir takes, so
+ * that random numbers are drawn only for the values it keeps.
+ */
+static void
+num_skip(DriftRun *run, DriftNum *n)
+{
+	n->w *= exp(log(1.0 - pg_prng_double(&run->rng)) / (double) n->cap);
+	n->next = n->nonnull + (int64) floor(log(1.0 - pg_prng_double(&run->rng)) / log1p(-n->w)) + 1;
+}
+
 /* Count a current value into its PSI bin and the seeded reservoir */
 static void
 num_add(DriftRun *run, DriftNum *n, const MlcProfile *p, double v)
 {
-	int			lo = 0,
-				hi = p->nedges;
+	int			bin = 0;
 	int64		k;
 
-	/* the bin is the number of edges strictly below v */
-	while (lo < hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (p->edges[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	n->bins[lo]++;
+	/* the bin is the number of edges strictly below v: at most 9, counted without branches */
+	for (int e = 0; e < p->nedges; e++)
+		bin += (p->edges[e] < v);
+	n->bins[bin]++;
 	k = ++n->nonnull;
 	if (k <= n->cap)
-		n->sample[n->nsample++] = v;
-	else
 	{
-		uint64		r = pg_prng_uint64_range(&run->rng, 0, (uint64) k - 1);
-
-		if (r < (uint64) n->cap)
-			n->sample[r] = v;
+		n->sample[n->nsample++] = v;
+		if (k == n->cap)
+		{
+			n->w = 1.0;
+			num_skip(run, n);
+		}
+	}
+	else if (k == n->next)
+	{
+		n->sample[pg_prng_uint64_range(&run->rng, 0, (uint64) n->cap - 1)] = v;
+		num_skip(run, n);
 	}
 }
 
@@ -362,7 +371,7 @@ nonfinite_error(const char *name)
 
 /* One scanned row: every present column, then the model's score when it can be computed */
 static void
-add_row(DriftRun *run, HeapTuple tup, TupleDesc desc, double *x, double *out)
+add_row(DriftRun *run, const Datum *values, const bool *nulls, double *x, double *out)
 {
 	const MlcModel *m = run->m;
 	bool		scorable = run->score;
@@ -376,7 +385,8 @@ add_row(DriftRun *run, HeapTuple tup, TupleDesc desc, double *x, double *out)
 
 		if (!c->present)
 			continue;
-		d = heap_getattr(tup, c->attno, desc, &isnull);
+		d = values[c->attno - 1];
+		isnull = nulls[c->attno - 1];
 		if (isnull)
 		{
 			c->nulls++;
@@ -419,36 +429,73 @@ add_row(DriftRun *run, HeapTuple tup, TupleDesc desc, double *x, double *out)
 		run->out_skipped++;
 }
 
-/* Scan the relation in batches through a cursor, with the caller's privileges */
+/* DestReceiver that feeds each scanned row to add_row, without copying it */
+typedef struct DriftReceiver
+{
+	DestReceiver pub;
+	DriftRun   *run;
+	MemoryContext rowcxt;		/* reset after every row */
+	double	   *x;
+	double	   *out;
+} DriftReceiver;
+
+static bool
+drift_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	DriftReceiver *r = (DriftReceiver *) self;
+	MemoryContext old;
+
+	CHECK_FOR_INTERRUPTS();
+	slot_getallattrs(slot);
+	old = MemoryContextSwitchTo(r->rowcxt);
+	add_row(r->run, slot->tts_values, slot->tts_isnull, r->x, r->out);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->rowcxt);
+	return true;
+}
+
+static void
+drift_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+drift_shutdown(DestReceiver *self)
+{
+}
+
+static void
+drift_destroy(DestReceiver *self)
+{
+}
+
+/* Scan the relation once, with the caller's privileges, each row to add_row */
 static void
 scan(DriftRun *run, const char *query)
 {
-	Portal		portal;
-	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "mlcycle drift rows",
-												 ALLOCSET_DEFAULT_SIZES);
-	double	   *x = palloc(sizeof(double) * Max(run->m->nfeatures, 1));
-	double	   *out = palloc(sizeof(double) * Max(run->m->nclasses, 1));
+	DriftReceiver r;
+	SPIExecuteOptions opts;
+	MemoryContext cxt = CurrentMemoryContext;
+	int			ret;
 
-	portal = SPI_cursor_open_with_args(NULL, query, 0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		MemoryContext old;
-
-		SPI_cursor_fetch(portal, true, MLC_DRIFT_FETCH);
-		if (SPI_processed == 0)
-			break;
-		old = MemoryContextSwitchTo(rowcxt);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			add_row(run, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, x, out);
-			MemoryContextReset(rowcxt);
-		}
-		MemoryContextSwitchTo(old);
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	MemoryContextDelete(rowcxt);
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = drift_receive;
+	r.pub.rStartup = drift_startup;
+	r.pub.rShutdown = drift_shutdown;
+	r.pub.rDestroy = drift_destroy;
+	r.pub.mydest = DestNone;
+	r.run = run;
+	r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "mlcycle drift rows", ALLOCSET_DEFAULT_SIZES);
+	r.x = palloc(sizeof(double) * Max(run->m->nfeatures, 1));
+	r.out = palloc(sizeof(double) * Max(run->m->nclasses, 1));
+	memset(&opts, 0, sizeof(opts));
+	opts.read_only = true;
+	opts.dest = (DestReceiver *) &r;
+	ret = SPI_execute_extended(query, &opts);
+	MemoryContextSwitchTo(cxt);
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "mlcycle: reading the relation failed: %s", SPI_result_code_string(ret));
+	MemoryContextDelete(r.rowcxt);
 }
 
 /* Severity of a threshold test: moderate at the threshold, significant at 2.5 times it */
