@@ -272,11 +272,15 @@ mlc_profile_acc_create(int p, int seed)
 	a->cap = Max(mlc_reference_sample_size, 1);
 	mlc_profile_rng(&a->rng, seed);
 	a->nulls = palloc0(sizeof(int64) * Max(p, 1));
-	a->nonnull = palloc0(sizeof(int64) * Max(p, 1));
 	a->mean = palloc0(sizeof(double) * Max(p, 1));
 	a->std = palloc0(sizeof(double) * Max(p, 1));
-	a->min = palloc0(sizeof(double) * Max(p, 1));
-	a->max = palloc0(sizeof(double) * Max(p, 1));
+	a->min = palloc(sizeof(double) * Max(p, 1));
+	a->max = palloc(sizeof(double) * Max(p, 1));
+	for (int j = 0; j < p; j++)
+	{
+		a->min[j] = INFINITY;
+		a->max[j] = -INFINITY;
+	}
 	a->rows = mlc_alloc_large(sizeof(double) * a->cap * Max(p, 1));
 	a->w = 1.0;
 	a->next = a->cap;
@@ -289,7 +293,7 @@ mlc_profile_acc_create(int p, int seed)
  * (Algorithm L: random draws only for the rows it takes).
  */
 void
-mlc_profile_acc_add(MlcProfileAcc *a, const double *raw)
+mlc_profile_acc_add(MlcProfileAcc *a, const double *raw, bool has_null)
 {
 	double	   *slot = NULL;
 
@@ -303,19 +307,25 @@ mlc_profile_acc_add(MlcProfileAcc *a, const double *raw)
 	}
 	if (slot)
 		memcpy(slot, raw, sizeof(double) * a->p);
+	if (!has_null)
+	{
+		/* the common case, without branches: min and max start at +/- infinity */
+		for (int j = 0; j < a->p; j++)
+		{
+			a->min[j] = Min(a->min[j], raw[j]);
+			a->max[j] = Max(a->max[j], raw[j]);
+		}
+		return;
+	}
 	for (int j = 0; j < a->p; j++)
 	{
-		double		v = raw[j];
-
-		if (isnan(v))
-		{
+		if (isnan(raw[j]))
 			a->nulls[j]++;
-			continue;
+		else
+		{
+			a->min[j] = Min(a->min[j], raw[j]);
+			a->max[j] = Max(a->max[j], raw[j]);
 		}
-		if (a->nonnull[j]++ == 0 || v < a->min[j])
-			a->min[j] = v;
-		if (v > a->max[j])
-			a->max[j] = v;
 	}
 }
 
@@ -346,7 +356,7 @@ mlc_profile_acc_finish(MlcProfileAcc *a, MlcModel *m)
 		p->kind = MLC_PROFILE_NUMERIC;
 		p->count = a->count;
 		p->nulls = a->nulls[j];
-		if (a->nonnull[j] > 0)
+		if (a->count - a->nulls[j] > 0)
 		{
 			p->mean = a->mean[j];
 			p->std = a->std[j];

@@ -28,7 +28,6 @@ typedef struct MlcProfileAcc
 	pg_prng_state rng;
 	int64		count;
 	int64	   *nulls;
-	int64	   *nonnull;
 	double	   *mean;			/* set by mlc_profile_acc_set_moments */
 	double	   *std;
 	double	   *min;
@@ -54,7 +53,7 @@ extern void mlc_profile_output(MlcModel *m, const double *out, int64 n, int seed
 
 /* Single-pass: start, add one training row (NaN = NULL), finish into m->profiles */
 extern MlcProfileAcc *mlc_profile_acc_create(int p, int seed);
-extern void mlc_profile_acc_add(MlcProfileAcc *a, const double *raw);
+extern void mlc_profile_acc_add(MlcProfileAcc *a, const double *raw, bool has_null);
 extern void mlc_profile_acc_set_moments(MlcProfileAcc *a, int j, double mean, double std);
 extern void mlc_profile_acc_finish(MlcProfileAcc *a, MlcModel *m);
 

@@ -98,7 +98,7 @@ mlc_stream_add_train(MlcStream *st, const double *raw, bool has_null)
 	double	   *z;
 	int			p = st->p;
 
-	mlc_profile_acc_add(st->prof, raw);
+	mlc_profile_acc_add(st->prof, raw, has_null);
 	if (has_null)
 		for (int j = 0; j < p; j++)
 			if (isnan(raw[j]) && st->ind[j] < 0)
