@@ -69,6 +69,8 @@ typedef struct DriftNum
 	int			nsample;
 	double		w;				/* Algorithm L's weight, once the sample is full */
 	int64		next;			/* the next value count the sample takes */
+	double		edges[9];		/* the profile's PSI edges, padded with +infinity */
+	bool		few_edges;		/* at most 9 edges: edges[] holds them all */
 } DriftNum;
 
 /* An unseen category and its current count */
@@ -194,6 +196,10 @@ num_init(DriftNum *n, const MlcProfile *p, int cap)
 {
 	n->bins = palloc0(sizeof(int64) * (p->nedges + 1));
 	n->cap = cap;
+	/* mlcycle's profiles have at most 9 inner edges (10 bins); the format allows more */
+	n->few_edges = (p->nedges <= 9);
+	for (int e = 0; e < 9; e++)
+		n->edges[e] = e < p->nedges ? p->edges[e] : INFINITY;
 	n->sample = palloc(sizeof(double) * cap);
 }
 
@@ -277,16 +283,24 @@ num_skip(DriftRun *run, DriftNum *n)
 }
 
 /* Count a current value into its PSI bin and the seeded reservoir */
-static void
+static inline void
 num_add(DriftRun *run, DriftNum *n, const MlcProfile *p, double v)
 {
-	int			bin = 0;
+	const double *e = n->edges;
 	int64		k;
 
-	/* the bin is the number of edges strictly below v: at most 9, counted without branches */
-	for (int e = 0; e < p->nedges; e++)
-		bin += (p->edges[e] < v);
-	n->bins[bin]++;
+	/* the bin is the number of edges strictly below v, counted without branches */
+	if (likely(n->few_edges))
+		n->bins[(e[0] < v) + (e[1] < v) + (e[2] < v) + (e[3] < v) + (e[4] < v) +
+				(e[5] < v) + (e[6] < v) + (e[7] < v) + (e[8] < v)]++;
+	else
+	{
+		int			bin = 0;
+
+		for (int j = 0; j < p->nedges; j++)
+			bin += (p->edges[j] < v);
+		n->bins[bin]++;
+	}
 	k = ++n->nonnull;
 	if (k <= n->cap)
 	{
