@@ -142,4 +142,26 @@ GROUP BY model_id, project, algorithm
 ORDER BY model_id;
 
 \echo
-\echo 'That is the loop: train, compare, deploy, score in SQL. README.md covers the rest.'
+\echo '=== 8. Realized performance and drift ==='
+\echo 'Newer customers arrive: month-to-month contracts and higher charges. ml_evaluate scores'
+\echo 'labeled rows with the deployed model and records the realized metrics:'
+CREATE TEMP VIEW new_customers AS
+SELECT id, churn, female, senior_citizen, partner, dependents, tenure, phone_service, multiple_lines,
+       internet_service, online_security, online_backup, device_protection, tech_support, streaming_tv,
+       streaming_movies, 'Month-to-month'::text AS contract, paperless_billing, payment_method,
+       monthly_charges * 1.3 AS monthly_charges, total_charges
+FROM customers WHERE id % 3 = 0;
+SELECT model_id, rows, metrics->>'score_metric' AS metric, round((metrics->>'score')::numeric, 4) AS realized,
+       round((metrics->>'training_score')::numeric, 4) AS at_training
+FROM ml_evaluate('churn', 'new_customers');
+\echo 'ml_drift compares the rows with the reference profiles stored in the model (KS, PSI,'
+\echo 'chi-square, ...); here are the tests that fired:'
+SELECT column_name, method, round(statistic::numeric, 4) AS statistic, round(p_value::numeric, 4) AS p_value,
+       severity
+FROM ml_drift('churn', 'new_customers') WHERE drifted ORDER BY column_name, method;
+\echo 'Every run is kept for dashboards in mlcycle.drift_runs / mlcycle.drift_history, and'
+\echo 'NOTIFY mlcycle_drift tells listeners. A model card sums a model up in Markdown:'
+SELECT left(ml_model_card('churn'), 600) AS model_card_start;
+
+\echo
+\echo 'That is the loop: train, compare, deploy, score, watch in SQL. README.md covers the rest.'
