@@ -79,6 +79,8 @@ SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', hyperparams => '[1, 2]')$$
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'c', task => 'classification', hyperparams => '{"positive_class": "1"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', task => 'clustering')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', test_size => 1)$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', cv => 1)$$);
+SELECT try($$SELECT * FROM ml_train('e', 'one_class', 'a', cv => 9)$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', test_size => -0.1)$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', split => 'time')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', split => 'stratified')$$);

@@ -100,6 +100,22 @@ SELECT a.model = b.model AS same_seed_same_model, a.metrics = b.metrics AS same_
 FROM mlcycle.models a, mlcycle.models b, mlcycle.models c
 WHERE a.model_id = (SELECT max(model_id) - 2 FROM mlcycle.models) AND b.model_id = a.model_id + 1 AND c.model_id = a.model_id + 2;
 
+-- cross-validation on the training rows: k folds, stratified for classification
+SELECT deployed FROM ml_train('leads_cv', 'leads', 'bought', exclude => '{id}', cv => 4, deploy => 'none');
+SELECT metrics->'cv'->>'k' AS k, metrics->'cv'->>'stratified' AS stratified,
+	   (SELECT sum((f->>'rows')::int) FROM jsonb_array_elements(metrics->'cv'->'folds') f) = rows_train AS folds_cover_training_rows,
+	   (SELECT bool_and(abs(avg - (metrics->'cv'->'mean'->>k)::float8) < 1e-12
+						AND abs(sd - (metrics->'cv'->'std'->>k)::float8) < 1e-9)
+		FROM (SELECT e.key AS k, avg(e.value::float8) AS avg, stddev_pop(e.value::float8) AS sd
+			  FROM jsonb_array_elements(metrics->'cv'->'folds') a(f), jsonb_each_text(a.f) e
+			  WHERE e.key <> 'rows' GROUP BY e.key) s) AS mean_and_std,
+	   (metrics->'cv'->'mean'->>'roc_auc')::float8 > 0.8 AS good_cv_auc
+FROM mlcycle.models ORDER BY model_id DESC LIMIT 1;
+SELECT deployed FROM ml_train('lin_cv', 'lin', 'y', cv => 3, preprocess => '{"*": {"scale": "none"}}', deploy => 'none');
+SELECT metrics->'cv'->>'stratified' AS stratified, round((metrics->'cv'->'mean'->>'r2')::numeric, 6) AS cv_r2,
+	   timings ? 'read_fit_ms' AS one_pass
+FROM mlcycle.models ORDER BY model_id DESC LIMIT 1;
+
 -- multiclass on the shipped penguins data (NULLs in numeric and text columns)
 CREATE TABLE penguins (species text, island text, bill_length_mm float8, bill_depth_mm float8,
 					   flipper_length_mm int, body_mass_g int, sex text, year int);

@@ -82,6 +82,8 @@ typedef struct MlcTrainRun
 	double		started;
 	double		phase_started;
 	int			iterations;
+	int			cv;				/* folds of cross-validation, 0 for none */
+	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
 } MlcTrainRun;
 
 /* Milliseconds since the current phase began; starts the next phase */
@@ -202,6 +204,12 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 		deploy_names[mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(11)), deploy_names,
 								"deploy strategy")];
 
+	run->cv = (PG_NARGS() > 12 && !PG_ARGISNULL(12)) ? PG_GETARG_INT32(12) : 0;
+	if (run->cv != 0 && (run->cv < 2 || run->cv > 100))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cv must be between 2 and 100 folds"),
+				 errhint("Use cv => 5 for five-fold cross-validation, or leave it NULL.")));
 	if (strlen(run->project) == 0 || strlen(run->project) > 200)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -550,7 +558,7 @@ mlc_fit(MlcTrainRun *run, const double *X)
 
 			mlc_fit_linear(&rows, m->coef, &rank);
 			/* each one-hot group sums to 1 and so costs one rank with an intercept */
-			if (rank < p - mlc_one_hot_groups(m))
+			if (rank < p - mlc_one_hot_groups(m) && !run->quiet)
 				ereport(NOTICE,
 						(errmsg("mlcycle: the training matrix has rank %d of %d features; using the minimum-norm least-squares solution",
 								rank, p)));
@@ -827,6 +835,166 @@ mlc_deploy_trained(MlcTrainRun *run, int64 model_id)
 }
 
 /* Read, split, preprocess, fit, evaluate */
+/* Accumulated fold metrics: sums and sums of squares per metric name */
+typedef struct MlcCvSums
+{
+	int			n;
+	char	   *names[32];
+	double		sum[32];
+	double		sumsq[32];
+	int			count[32];
+} MlcCvSums;
+
+/* Add one fold's metrics (a JSON object of numbers) to the sums */
+static void
+mlc_cv_add(MlcCvSums *s, const char *json)
+{
+	Jsonb	   *j = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	ListCell   *lc;
+
+	foreach(lc, mlc_jsonb_pairs(j, "fold metrics"))
+	{
+		MlcJsonPair *p = lfirst(lc);
+		double		v;
+		int			k;
+
+		if (p->value.type != jbvNumeric || strcmp(p->key, "rows") == 0)
+			continue;
+		v = mlc_json_number(p, "metric");
+		for (k = 0; k < s->n && strcmp(s->names[k], p->key) != 0; k++)
+			;
+		if (k == s->n && s->n < 32)
+			s->names[s->n++] = pstrdup(p->key);
+		if (k < 32)
+		{
+			s->sum[k] += v;
+			s->sumsq[k] += v * v;
+			s->count[k]++;
+		}
+	}
+}
+
+/* Fold of each training row: shuffled (seed + 1), and round-robin per class when classifying */
+static int *
+mlc_cv_folds(MlcTrainRun *run)
+{
+	int64		n = run->ntrain;
+	int		   *fold = palloc(sizeof(int) * Max(n, 1));
+	int64	   *order = palloc(sizeof(int64) * Max(n, 1));
+	int64	   *seen = palloc0(sizeof(int64) * Max(run->model->nclasses, 1));
+	pg_prng_state rng;
+
+	mlc_split_rng(&rng, run->seed + 1);
+	for (int64 i = 0; i < n; i++)
+		order[i] = i;
+	for (int64 i = n - 1; i > 0; i--)
+	{
+		int64		j = (int64) pg_prng_uint64_range(&rng, 0, (uint64) i);
+		int64		t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		r = order[i];
+
+		if (run->task == MLC_TASK_CLASSIFICATION)
+			fold[r] = (int) (seen[run->y[run->train_rows[r]]]++ % run->cv);
+		else
+			fold[r] = (int) (i % run->cv);
+	}
+	pfree(order);
+	pfree(seen);
+	return fold;
+}
+
+/*
+ * k-fold cross-validation on the training rows (stratified for
+ * classification): each fold fits preprocessing and the learner on the other
+ * folds and is scored on its own rows.  Adds "cv" (folds, mean, std) to the
+ * metrics.
+ */
+static void
+mlc_cross_validate(MlcTrainRun *run)
+{
+	MlcModel   *model = run->model;
+	int64	   *all = run->train_rows;
+	int64		nall = run->ntrain;
+	int		   *fold = mlc_cv_folds(run);
+	int64	   *fit_rows = palloc(sizeof(int64) * Max(nall, 1));
+	int64	   *held_rows = palloc(sizeof(int64) * Max(nall, 1));
+	StringInfoData cv;
+	MlcCvSums	sums;
+
+	memset(&sums, 0, sizeof(sums));
+	initStringInfo(&cv);
+	appendStringInfo(&cv, "{\"k\": %d, \"stratified\": %s, \"folds\": [", run->cv,
+					 run->task == MLC_TASK_CLASSIFICATION ? "true" : "false");
+	run->quiet = true;
+	for (int f = 0; f < run->cv; f++)
+	{
+		int64		nfit = 0,
+					nheld = 0;
+		char	   *ignored;
+		double	   *X = NULL;
+		StringInfoData fold_json;
+		MlcModel   *fitted;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int64 i = 0; i < nall; i++)
+		{
+			if (fold[i] == f)
+				held_rows[nheld++] = all[i];
+			else
+				fit_rows[nfit++] = all[i];
+		}
+		if (nheld == 0 || nfit < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cv => %d needs more training rows than the " INT64_FORMAT " there are", run->cv, nall),
+					 errhint("Use fewer folds.")));
+		run->train_rows = fit_rows;
+		run->ntrain = nfit;
+		fitted = mlc_preprocess_fit(run->ds, fit_rows, nfit, run->preprocess, &ignored);
+		fitted->nclasses = model->nclasses;
+		fitted->classes = model->classes;
+		fitted->positive_class = model->positive_class;
+		run->model = fitted;
+		if (run->algorithm == MLC_ALGO_LOGISTIC)
+			X = mlc_preprocess_transform(fitted, run->ds, fit_rows, nfit);
+		mlc_fit(run, X);
+		if (X)
+			pfree(X);
+		initStringInfo(&fold_json);
+		(void) mlc_evaluate(run, held_rows, nheld, false, &fold_json);
+		appendStringInfo(&cv, "%s%s", f > 0 ? ", " : "", fold_json.data);
+		mlc_cv_add(&sums, fold_json.data);
+	}
+	run->quiet = false;
+	run->model = model;
+	run->train_rows = all;
+	run->ntrain = nall;
+
+	/* mean and population standard deviation of each metric over the folds */
+	appendStringInfoString(&cv, "], \"mean\": {");
+	for (int k = 0; k < sums.n; k++)
+		appendStringInfo(&cv, "%s\"%s\": %.17g", k > 0 ? ", " : "", sums.names[k],
+						 sums.sum[k] / sums.count[k]);
+	appendStringInfoString(&cv, "}, \"std\": {");
+	for (int k = 0; k < sums.n; k++)
+	{
+		double		mean = sums.sum[k] / sums.count[k];
+
+		appendStringInfo(&cv, "%s\"%s\": %.17g", k > 0 ? ", " : "", sums.names[k],
+						 sqrt(Max(sums.sumsq[k] / sums.count[k] - mean * mean, 0.0)));
+	}
+	appendStringInfoString(&cv, "}}");
+	/* into the metrics object: replace its closing brace */
+	run->metrics.data[--run->metrics.len] = '\0';
+	appendStringInfo(&run->metrics, ", \"cv\": %s}", cv.data);
+}
+
 /*
  * Linear and ridge regression on numeric features: one pass, from the
  * statistics (stream.c).  False when the rows must be read into memory.
@@ -838,7 +1006,7 @@ mlc_train_single_pass(MlcTrainRun *run)
 	double		ms;
 
 	if (!mlc_single_pass || run->task != MLC_TASK_REGRESSION ||
-		run->algorithm == MLC_ALGO_LOGISTIC || run->test_size <= 0)
+		run->algorithm == MLC_ALGO_LOGISTIC || run->test_size <= 0 || run->cv > 0)
 		return false;
 	memset(&res, 0, sizeof(res));
 	if (!mlc_stream_least_squares(run->ds, run->preprocess, run->algorithm,
@@ -924,6 +1092,8 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		pfree(X);
 	mlc_set_baseline(run);
 	mlc_compute_metrics(run, NULL);
+	if (run->cv > 0)
+		mlc_cross_validate(run);
 	mlc_profile_columns(run->model, run->ds, run->train_rows, run->ntrain, run->seed);
 	mlc_profile_output(run->model, run->eval_out, run->ntest > 0 ? run->ntest : run->ntrain, run->seed);
 	ms = mlc_phase_ms(run, "metrics");

@@ -123,9 +123,10 @@ CREATE FUNCTION ml_train(
 	test_size float8 DEFAULT 0.25,
 	split text DEFAULT 'random',
 	seed int DEFAULT 42,
-	deploy text DEFAULT 'best_score')
+	deploy text DEFAULT 'best_score',
+	cv int DEFAULT NULL)
 RETURNS SETOF mlcycle.train_result
 AS 'MODULE_PATHNAME', 'ml_train'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ml_train(text, text, text, text, jsonb, jsonb, text[], text, float8, text, int, text)
+COMMENT ON FUNCTION ml_train(text, text, text, text, jsonb, jsonb, text[], text, float8, text, int, text, int)
 	IS 'Trains a model of project on relation to predict target, stores it in mlcycle.models and deploys it by the deploy strategy.';
