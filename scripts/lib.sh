@@ -16,7 +16,7 @@ MLC_PGBIN=${MLC_PGBIN:-/usr/lib/postgresql/15/bin}
 MLC_PG_CONFIG=$MLC_PGBIN/pg_config
 MLC_PACKAGES=(
 	postgresql-15 postgresql-server-dev-15 libopenblas-dev liblapacke-dev
-	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
+	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron valgrind
 	make gcc
 )
 export MLC_ROOT MLC_PGBIN MLC_PG_CONFIG

@@ -80,6 +80,10 @@ suite_dump() {
 	timeout 900 bash test/dump_roundtrip.sh
 }
 
+suite_valgrind() {
+	timeout 900 bash test/valgrind/run.sh
+}
+
 suite_cron() {
 	timeout 300 bash test/cron_drift.sh
 }
@@ -162,6 +166,7 @@ run_suite "dump/restore" suite_dump
 run_suite "pg_cron drift schedule" suite_cron
 run_suite "SQL fuzz (fuzz_model_loader)" suite_sql_fuzz
 run_suite "libFuzzer (test/fuzz/run.sh)" suite_libfuzzer
+run_suite "valgrind memcheck (test/valgrind/run.sh)" suite_valgrind
 run_suite "server log" suite_server_log
 
 mlc_header "summary (${SECONDS}s)"

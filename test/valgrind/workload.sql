@@ -1,0 +1,22 @@
+-- A workload over every area of mlcycle, run by test/valgrind/run.sh under valgrind memcheck
+-- in a single-user backend: training (both paths, cross-validation, multiclass),
+-- scoring, explanations, evaluation, drift, the aggregates, a model card and the loader fuzz.
+CREATE EXTENSION mlcycle;
+SET mlcycle.progress = off;
+CREATE TABLE t AS SELECT i AS id, (i % 97)::float8 / 7 AS a, CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 31 % 101)::float8 END AS b, (ARRAY['x','y','z'])[1 + i % 3] AS c, (i % 5 = 0) AS flag, (i % 97)::float8 / 7 * 2 + (i * 31 % 101) * 0.1 AS y, CASE WHEN i % 3 = 0 THEN 'yes' ELSE 'no' END AS lab FROM generate_series(1, 3000) i;
+CREATE TABLE tn AS SELECT id, a, b, flag, y FROM t;
+SELECT count(*) FROM ml_train('r', 't', 'y', exclude => '{id,lab}');
+SELECT count(*) FROM ml_train('s', 'tn', 'y', exclude => '{id}');
+SELECT count(*) FROM ml_train('c', 't', 'lab', exclude => '{id,y}', cv => 3);
+SELECT count(*) FROM ml_train('m', 't', 'c', exclude => '{id,lab}');
+SELECT sum(ml_predict('r', t)) FROM t;
+SELECT sum(ml_predict('s', t)) FROM t;
+SELECT count(ml_predict_class('c', t)), count(ml_predict_proba('m', t)) FROM t;
+SELECT count(*) FROM ml_explain('c', (SELECT t FROM t LIMIT 1));
+SELECT count(*) FROM ml_evaluate('c', 't');
+SELECT count(*) FROM ml_drift('r', 't');
+SELECT count(*) FROM ml_drift('s', 'tn', options => '{"sample_size": 50}');
+SELECT (ml_ks_test(a, id % 2 = 0)).statistic, ml_psi(a, id % 2 = 0), ml_js_distance(c, id % 2 = 0) FROM t;
+SELECT ml_roc_auc(a / 20, lab), ml_f1(c, c), ml_r2(a, y) FROM t;
+SELECT length(ml_model_card('c'));
+SELECT mlcycle.fuzz_model_loader(model, 2000, 1) FROM mlcycle.models WHERE model_id = 1;
