@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test suite of mlcycle against a throwaway PostgreSQL 15 cluster:
 # pg_regress, pgTAP, dump/restore round trip, a pg_cron-scheduled drift check, the SQL-level model-loader fuzz, the
-# libFuzzer target (when clang is there), and a scan of the server log for crashes.
+# libFuzzer target (when clang is there), a valgrind memcheck workload, and a scan of the server log for crashes.
 # Installs missing packages (as root), builds and installs the extension first.
 # Ends with the line "N passed, N failed" and exits non-zero when a suite failed.
 #
