@@ -38,6 +38,10 @@ catalog_digest() {
 SELECT 'projects', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.projects t;
 SELECT 'models', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.models t;
 SELECT 'deployments', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.deployments t;
+SELECT 'evaluations', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.evaluations t;
+SELECT 'audit', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.audit t;
+SELECT 'drift_reports', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.drift_reports t;
+SELECT 'drift_results', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.drift_results t;
 EOF
 }
 
@@ -62,6 +66,13 @@ mlc_load_customers dump_src
 "${psql[@]}" -Atq -d dump_src >"$work/src.ids" <<'EOF'
 SELECT model_id FROM ml_train('churn', 'customers', 'churn', algorithm => 'logistic', exclude => '{id}');
 SELECT model_id FROM ml_train('charges', 'customers', 'monthly_charges', exclude => '{id,churn}');
+SELECT model_id FROM ml_train('churn', 'customers', 'churn', algorithm => 'logistic', hyperparams => '{"C": 0.01}', exclude => '{id}', deploy => 'none');
+EOF
+# an evaluation, a drift report and a retirement, so that every catalog table has rows
+"${psql[@]}" -Atq -d dump_src -o /dev/null <<'EOF'
+SELECT ml_evaluate('churn', 'customers');
+SELECT count(*) FROM ml_drift('churn', 'customers');
+SELECT ml_retire_model(max(model_id), 'kept for the round trip') FROM mlcycle.models;
 EOF
 echo "trained models: $(tr '\n' ' ' <"$work/src.ids")"
 predictions dump_src >"$work/src.out"
