@@ -73,6 +73,9 @@ SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'ridge', hype
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'ridge', hyperparams => '{"alpha": -1}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'ridge', hyperparams => '{"alpha": "big"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"C": 0}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'elastic_net', hyperparams => '{"l1_ratio": 1.5}', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'lasso', hyperparams => '{"l1_ratio": 0.5}', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', algorithm => 'lasso')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"class_weight": "heavy"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"positive_class": "maybe"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', hyperparams => '[1, 2]')$$);

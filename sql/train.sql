@@ -54,6 +54,16 @@ FROM (SELECT 120.0 AS area, NULL::int AS rooms, 'north' AS district, true AS gar
 			 'north' AS district, true AS garage, date '2021-06-01' AS listed) r2;
 SELECT ml_predict('price', r) IS NOT NULL AS unseen_ok
 FROM (SELECT 120.0 AS area, 3 AS rooms, 'west' AS district, true AS garage, date '2021-06-01' AS listed, 'extra' AS ignored) r;
+-- lasso: a large alpha zeroes every coefficient and predicts the training mean
+SELECT algorithm, deployed FROM ml_train('price_lasso', 'houses', 'price', algorithm => 'lasso',
+										 hyperparams => '{"alpha": 1e9}', exclude => '{id}', test_size => 0, deploy => 'none');
+SELECT count(*) FILTER (WHERE feature <> '(intercept)' AND coefficient <> 0) AS nonzero,
+	   abs(max(coefficient) FILTER (WHERE feature = '(intercept)') - (SELECT avg(price) FROM houses)) < 1e-6 AS intercept_is_mean
+FROM ml_coefficients('price_lasso');
+SELECT algorithm, deployed FROM ml_train('price_enet', 'houses', 'price', algorithm => 'elastic_net',
+										 hyperparams => '{"alpha": 0.01, "l1_ratio": 0.9}', exclude => '{id}', deploy => 'none');
+SELECT hyperparams, (metrics->'test'->>'r2')::float8 > 0.98 AS good_r2 FROM mlcycle.models ORDER BY model_id DESC LIMIT 1;
+
 -- numeric features as an array, in training order
 CREATE TABLE lin AS SELECT i AS x1, (i * 7 % 11)::float8 AS x2, 3 * i - 2 * (i * 7 % 11) + 5 AS y
 FROM generate_series(1, 40) i;

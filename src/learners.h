@@ -54,6 +54,14 @@ extern int	mlc_fit_logistic(const double *X, const int32 *y, const double *sampl
 							 int64 n, int p, int K, double C, int max_iter, double tol,
 							 double *coef);
 
+/*
+ * elastic_net.c: lasso (l1_ratio 1) and elastic net by coordinate descent,
+ * scikit-learn's ElasticNet objective; coef gets p weights and the intercept.
+ * Returns the sweeps made.
+ */
+extern int	mlc_fit_elastic_net(const double *X, const double *y, int64 n, int p, double alpha,
+								double l1_ratio, int max_iter, double tol, double *coef);
+
 /* defaults a caller may pass to mlc_fit_logistic */
 #define MLC_LOGISTIC_DEFAULT_TOL		1e-10
 #define MLC_LOGISTIC_DEFAULT_MAX_ITER	1000

@@ -17,7 +17,9 @@
 #define MLC_ALGO_LINEAR			1
 #define MLC_ALGO_RIDGE			2
 #define MLC_ALGO_LOGISTIC		3
-#define MLC_ALGO_MAX			3
+#define MLC_ALGO_LASSO			4
+#define MLC_ALGO_ELASTIC_NET	5
+#define MLC_ALGO_MAX			5
 
 /* kind of a raw input column, as ingest sees its SQL type */
 #define MLC_KIND_NUMERIC		1	/* int2/4/8, float4/8, numeric */

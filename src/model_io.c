@@ -1345,6 +1345,10 @@ algorithm_name(int algorithm)
 			return "ridge";
 		case MLC_ALGO_LOGISTIC:
 			return "logistic";
+		case MLC_ALGO_LASSO:
+			return "lasso";
+		case MLC_ALGO_ELASTIC_NET:
+			return "elastic_net";
 	}
 	return "unknown";
 }

@@ -36,7 +36,7 @@
 
 PG_FUNCTION_INFO_V1(ml_train);
 
-static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", NULL};
+static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", NULL};
 static const char *const task_names[] = {"regression", "classification", NULL};
 static const char *const split_names[] = {"random", "stratified", NULL};
 static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
@@ -59,6 +59,7 @@ typedef struct MlcTrainRun
 
 	/* learner settings, resolved */
 	double		alpha;
+	double		l1_ratio;
 	double		C;
 	bool		balanced;
 	int			max_iter;
@@ -118,16 +119,27 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	static const char *const linear_keys[] = {"positive_class", NULL};
 	static const char *const ridge_keys[] = {"alpha", "positive_class", NULL};
 	static const char *const logistic_keys[] = {"C", "class_weight", "max_iter", "tol", "positive_class", NULL};
+	static const char *const lasso_keys[] = {"alpha", "max_iter", "tol", "positive_class", NULL};
+	static const char *const enet_keys[] = {"alpha", "l1_ratio", "max_iter", "tol", "positive_class", NULL};
 	const char *const *keys = run->algorithm == MLC_ALGO_RIDGE ? ridge_keys :
-		run->algorithm == MLC_ALGO_LOGISTIC ? logistic_keys : linear_keys;
+		run->algorithm == MLC_ALGO_LOGISTIC ? logistic_keys :
+		run->algorithm == MLC_ALGO_LASSO ? lasso_keys :
+		run->algorithm == MLC_ALGO_ELASTIC_NET ? enet_keys : linear_keys;
 	List	   *pairs = mlc_jsonb_pairs(run->hyperparams, "hyperparams");
 	ListCell   *lc;
 	StringInfoData out;
 
 	run->alpha = 1.0;
+	run->l1_ratio = run->algorithm == MLC_ALGO_LASSO ? 1.0 : 0.5;
 	run->C = 1.0;
 	run->max_iter = MLC_LOGISTIC_DEFAULT_MAX_ITER;
 	run->tol = MLC_LOGISTIC_DEFAULT_TOL;
+	if (run->algorithm == MLC_ALGO_LASSO || run->algorithm == MLC_ALGO_ELASTIC_NET)
+	{
+		/* coordinate descent: a sweep's largest change relative to the largest weight */
+		run->max_iter = 10000;
+		run->tol = 1e-6;
+	}
 	foreach(lc, pairs)
 	{
 		MlcJsonPair *p = lfirst(lc);
@@ -153,6 +165,8 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 				run->alpha = v;
 			else if (strcmp(key, "C") == 0 && v > 0)
 				run->C = v;
+			else if (strcmp(key, "l1_ratio") == 0 && v >= 0 && v <= 1)
+				run->l1_ratio = v;
 			else if (strcmp(key, "max_iter") == 0 && v >= 1 && v <= 1000000)
 				run->max_iter = (int) v;
 			else if (strcmp(key, "tol") == 0 && v > 0)
@@ -161,7 +175,7 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("hyperparameter \"%s\" is out of range: %g", key, v),
-						 errhint("alpha must be >= 0, C and tol > 0, max_iter between 1 and 1000000.")));
+						 errhint("alpha must be >= 0, C and tol > 0, l1_ratio between 0 and 1, max_iter between 1 and 1000000.")));
 		}
 	}
 	initStringInfo(&out);
@@ -170,6 +184,9 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	else if (run->algorithm == MLC_ALGO_LOGISTIC)
 		appendStringInfo(&out, "{\"C\": %.17g, \"class_weight\": %s, \"max_iter\": %d, \"tol\": %.17g",
 						 run->C, run->balanced ? "\"balanced\"" : "null", run->max_iter, run->tol);
+	else if (run->algorithm == MLC_ALGO_LASSO || run->algorithm == MLC_ALGO_ELASTIC_NET)
+		appendStringInfo(&out, "{\"alpha\": %.17g, \"l1_ratio\": %.17g, \"max_iter\": %d, \"tol\": %.17g",
+						 run->alpha, run->l1_ratio, run->max_iter, run->tol);
 	else
 		appendStringInfoString(&out, "{");
 	if (run->positive_label)
@@ -529,7 +546,15 @@ mlc_fill_train_rows(void *arg, int64 start, int nb, double *out)
 		out[(Size) i * (p + 1) + p] = run->ds->target.values[rows[i]];
 }
 
-/* Fit the learner; least squares reads the rows in blocks, logistic needs X */
+/* True when the learner iterates over the preprocessed matrix (not least squares) */
+static bool
+mlc_needs_matrix(const MlcTrainRun *run)
+{
+	return run->algorithm == MLC_ALGO_LOGISTIC || run->algorithm == MLC_ALGO_LASSO ||
+		run->algorithm == MLC_ALGO_ELASTIC_NET;
+}
+
+/* Fit the learner; least squares reads the rows in blocks, the others need X */
 static void
 mlc_fit(MlcTrainRun *run, const double *X)
 {
@@ -563,8 +588,19 @@ mlc_fit(MlcTrainRun *run, const double *X)
 						(errmsg("mlcycle: the training matrix has rank %d of %d features; using the minimum-norm least-squares solution",
 								rank, p)));
 		}
-		else
+		else if (run->algorithm == MLC_ALGO_RIDGE)
 			mlc_fit_ridge(&rows, run->alpha, m->coef);
+		else
+		{
+			/* lasso and elastic net: coordinate descent over the matrix */
+			double	   *y = palloc(sizeof(double) * Max(n, 1));
+
+			for (int64 i = 0; i < n; i++)
+				y[i] = run->ds->target.values[run->train_rows[i]];
+			run->iterations = mlc_fit_elastic_net(X, y, n, p, run->alpha, run->l1_ratio,
+												  run->max_iter, run->tol, m->coef);
+			pfree(y);
+		}
 	}
 	else
 	{
@@ -961,7 +997,7 @@ mlc_cross_validate(MlcTrainRun *run)
 		fitted->classes = model->classes;
 		fitted->positive_class = model->positive_class;
 		run->model = fitted;
-		if (run->algorithm == MLC_ALGO_LOGISTIC)
+		if (mlc_needs_matrix(run))
 			X = mlc_preprocess_transform(fitted, run->ds, fit_rows, nfit);
 		mlc_fit(run, X);
 		if (X)
@@ -1006,7 +1042,8 @@ mlc_train_single_pass(MlcTrainRun *run)
 	double		ms;
 
 	if (!mlc_single_pass || run->task != MLC_TASK_REGRESSION ||
-		run->algorithm == MLC_ALGO_LOGISTIC || run->test_size <= 0 || run->cv > 0)
+		(run->algorithm != MLC_ALGO_LINEAR && run->algorithm != MLC_ALGO_RIDGE) ||
+		run->test_size <= 0 || run->cv > 0)
 		return false;
 	memset(&res, 0, sizeof(res));
 	if (!mlc_stream_least_squares(run->ds, run->preprocess, run->algorithm,
@@ -1075,7 +1112,7 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		run->model = fitted;
 	}
 	/* least squares reads preprocessed rows in blocks; logistic iterates over X */
-	if (run->algorithm == MLC_ALGO_LOGISTIC)
+	if (mlc_needs_matrix(run))
 		X = mlc_preprocess_transform(run->model, run->ds, run->train_rows, run->ntrain);
 	ms = mlc_phase_ms(run, "preprocess");
 	mlc_progress_notice("mlcycle: fitted preprocessing on " INT64_FORMAT " training rows (" INT64_FORMAT " held out): %d features in %.0f ms",
@@ -1083,7 +1120,7 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	mlc_note_constant_features(run);
 	mlc_fit(run, X);
 	ms = mlc_phase_ms(run, "fit");
-	if (run->algorithm == MLC_ALGO_LOGISTIC)
+	if (mlc_needs_matrix(run))
 		mlc_progress_notice("mlcycle: fitted %s in %.0f ms (%d iterations)",
 						algorithm_names[run->algorithm], ms, run->iterations);
 	else
