@@ -76,6 +76,7 @@ SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"C": 
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'elastic_net', hyperparams => '{"l1_ratio": 1.5}', exclude => '{label}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'lasso', hyperparams => '{"l1_ratio": 0.5}', exclude => '{label}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', algorithm => 'lasso')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'all', hyperparams => '{"alpha": 1}', exclude => '{label}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"class_weight": "heavy"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"positive_class": "maybe"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', hyperparams => '[1, 2]')$$);

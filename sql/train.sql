@@ -64,6 +64,14 @@ SELECT algorithm, deployed FROM ml_train('price_enet', 'houses', 'price', algori
 										 hyperparams => '{"alpha": 0.01, "l1_ratio": 0.9}', exclude => '{id}', deploy => 'none');
 SELECT hyperparams, (metrics->'test'->>'r2')::float8 > 0.98 AS good_r2 FROM mlcycle.models ORDER BY model_id DESC LIMIT 1;
 
+-- algorithm => 'all': every regression learner on the same split; the best is deployed
+CREATE TEMP TABLE all_run AS
+SELECT * FROM ml_train('price_all_learners', 'houses', 'price', algorithm => 'all', exclude => '{id}');
+SELECT algorithm, deployed,
+	   (metrics->>'score')::float8 = (SELECT max((metrics->>'score')::float8) FROM all_run) AS best,
+	   metrics->'test'->>'rows' = (SELECT min(metrics->'test'->>'rows') FROM all_run) AS same_split
+FROM all_run ORDER BY model_id;
+
 -- numeric features as an array, in training order
 CREATE TABLE lin AS SELECT i AS x1, (i * 7 % 11)::float8 AS x2, 3 * i - 2 * (i * 7 % 11) + 5 AS y
 FROM generate_series(1, 40) i;

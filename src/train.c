@@ -36,7 +36,10 @@
 
 PG_FUNCTION_INFO_V1(ml_train);
 
-static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", NULL};
+static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", "all", NULL};
+
+/* algorithm => 'all': its index in algorithm_names, never a model's algorithm */
+#define MLC_ALGO_ALL			6
 static const char *const task_names[] = {"regression", "classification", NULL};
 static const char *const split_names[] = {"random", "stratified", NULL};
 static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
@@ -84,6 +87,7 @@ typedef struct MlcTrainRun
 	double		phase_started;
 	int			iterations;
 	int			cv;				/* folds of cross-validation, 0 for none */
+	double		score;			/* the headline metric, once computed */
 	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
 } MlcTrainRun;
 
@@ -764,6 +768,7 @@ mlc_compute_metrics(MlcTrainRun *run, const char *train_json)
 		base_score = mlc_evaluate(run, run->test_rows, run->ntest, true, &base);
 	else
 		base_score = mlc_evaluate(run, run->train_rows, run->ntrain, true, &base);
+	run->score = score;
 	initStringInfo(&run->metrics);
 	appendStringInfo(&run->metrics,
 					 "{\"train\": %s, \"test\": %s, \"baseline\": %s, \"evaluated_on\": \"%s\", \"score_metric\": \"%s\", \"score\": ",
@@ -1138,6 +1143,94 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 					run->ntest > 0 ? "test" : "training", ms);
 }
 
+/* Put one row of ml_train's result (in the caller's memory) */
+static void
+mlc_put_result(ReturnSetInfo *rsinfo, MlcTrainRun *run, int64 model_id, bool deployed,
+			   MemoryContext resultcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(resultcxt);
+	Datum		values[6];
+	bool		nulls[6] = {false};
+
+	values[0] = CStringGetTextDatum(run->project);
+	values[1] = Int64GetDatum(model_id);
+	values[2] = CStringGetTextDatum(algorithm_names[run->algorithm]);
+	values[3] = CStringGetTextDatum(task_names[run->task - 1]);
+	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run->metrics.data));
+	values[5] = BoolGetDatum(deployed);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * algorithm => 'all': every learner of the task on the same split (same
+ * seed), each stored undeployed; then the best headline score is deployed by
+ * the run's strategy.  One result row per model.
+ */
+static void
+mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext cxt)
+{
+	static const int regression[] = {MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LASSO, MLC_ALGO_ELASTIC_NET};
+	static const int classification[] = {MLC_ALGO_LOGISTIC};
+	const int  *algos;
+	int			nalgos;
+	int64		ids[8];
+	double		scores[8];
+	MlcTrainRun runs[8];
+	int			best = -1;
+	bool		deployed;
+	List	   *pairs;
+
+	tmpl->algorithm = 0;
+	mlc_resolve_task(tmpl, relid);
+	/* only positive_class applies to every learner */
+	pairs = mlc_jsonb_pairs(tmpl->hyperparams, "hyperparams");
+	if (list_length(pairs) > 1 ||
+		(list_length(pairs) == 1 && strcmp(((MlcJsonPair *) linitial(pairs))->key, "positive_class") != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm 'all' takes no hyperparameters but positive_class"),
+				 errhint("Each learner uses its defaults; train one algorithm to set its hyperparameters.")));
+	algos = tmpl->task == MLC_TASK_REGRESSION ? regression : classification;
+	nalgos = tmpl->task == MLC_TASK_REGRESSION ? lengthof(regression) : lengthof(classification);
+	for (int a = 0; a < nalgos; a++)
+	{
+		MlcTrainRun *run = &runs[a];
+		MemoryContext itcxt = AllocSetContextCreate(cxt, "mlcycle training, one learner",
+													ALLOCSET_DEFAULT_SIZES);
+		char	   *metrics;
+
+		/* each learner's data lives in its own context, freed once it is stored */
+		MemoryContextSwitchTo(itcxt);
+		*run = *tmpl;
+		run->algorithm = algos[a];
+		run->deploy = "none";
+		run->started = run->phase_started = mlc_now_ms();
+		initStringInfo(&run->timings);
+		appendStringInfoChar(&run->timings, '{');
+		mlc_memory_reset();
+		mlc_parse_hyperparams(run);
+		mlc_train_model(run, relid);
+		ids[a] = mlc_store(run, mlc_model_serialize(run->model));
+		scores[a] = run->score;
+		metrics = MemoryContextStrdup(cxt, run->metrics.data);
+		MemoryContextSwitchTo(cxt);
+		MemoryContextDelete(itcxt);
+		run->metrics.data = metrics;
+		run->ds = NULL;
+		run->model = NULL;
+		if (isfinite(scores[a]) && (best < 0 || !isfinite(scores[best]) || scores[a] > scores[best]))
+			best = a;
+	}
+	if (best < 0)
+		best = 0;
+	runs[best].deploy = tmpl->deploy;
+	deployed = mlc_deploy_trained(&runs[best], ids[best]);
+	MemoryContextSwitchTo(cxt);
+	for (int a = 0; a < nalgos; a++)
+		mlc_put_result(rsinfo, &runs[a], ids[a], a == best && deployed, rsinfo->econtext->ecxt_per_query_memory);
+}
+
 /* ml_train(project, relation, target, algorithm, hyperparams, preprocess, exclude, task, test_size, split, seed, deploy) */
 Datum
 ml_train(PG_FUNCTION_ARGS)
@@ -1168,6 +1261,16 @@ ml_train(PG_FUNCTION_ARGS)
 		elog(ERROR, "mlcycle: SPI_connect failed");
 	MemoryContextSwitchTo(cxt);
 	relid = mlc_resolve_relation(run.relation, true);
+	if (run.algorithm == MLC_ALGO_ALL)
+	{
+		mlc_train_all(&run, relid, rsinfo, cxt);
+		MemoryContextSwitchTo(cxt);
+		if (SPI_finish() != SPI_OK_FINISH)
+			elog(ERROR, "mlcycle: SPI_finish failed");
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return (Datum) 0;
+	}
 	mlc_resolve_task(&run, relid);
 	mlc_parse_hyperparams(&run);
 	mlc_train_model(&run, relid);
