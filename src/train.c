@@ -184,12 +184,12 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	}
 	initStringInfo(&out);
 	if (run->algorithm == MLC_ALGO_RIDGE)
-		appendStringInfo(&out, "{\"alpha\": %.17g", run->alpha);
+		appendStringInfo(&out, "{\"alpha\": %.15g", run->alpha);
 	else if (run->algorithm == MLC_ALGO_LOGISTIC)
-		appendStringInfo(&out, "{\"C\": %.17g, \"class_weight\": %s, \"max_iter\": %d, \"tol\": %.17g",
+		appendStringInfo(&out, "{\"C\": %.15g, \"class_weight\": %s, \"max_iter\": %d, \"tol\": %.15g",
 						 run->C, run->balanced ? "\"balanced\"" : "null", run->max_iter, run->tol);
 	else if (run->algorithm == MLC_ALGO_LASSO || run->algorithm == MLC_ALGO_ELASTIC_NET)
-		appendStringInfo(&out, "{\"alpha\": %.17g, \"l1_ratio\": %.17g, \"max_iter\": %d, \"tol\": %.17g",
+		appendStringInfo(&out, "{\"alpha\": %.15g, \"l1_ratio\": %.15g, \"max_iter\": %d, \"tol\": %.15g",
 						 run->alpha, run->l1_ratio, run->max_iter, run->tol);
 	else
 		appendStringInfoString(&out, "{");
@@ -824,7 +824,7 @@ mlc_store(MlcTrainRun *run, bytea *blob)
 	int			ret;
 
 	memset(nulls, ' ', sizeof(nulls));
-	split = psprintf("{\"method\": \"%s\", \"test_size\": %.17g, \"seed\": %d}",
+	split = psprintf("{\"method\": \"%s\", \"test_size\": %.15g, \"seed\": %d}",
 					 run->stratified ? "stratified" : "random", run->test_size, run->seed);
 	v[0] = CStringGetTextDatum(run->project);
 	v[1] = CStringGetTextDatum(task_names[run->task - 1]);
