@@ -77,6 +77,14 @@ SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'elastic_net'
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'lasso', hyperparams => '{"l1_ratio": 0.5}', exclude => '{label}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', algorithm => 'lasso')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'all', hyperparams => '{"alpha": 1}', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'all', search => 'grid', search_params => '{"alpha": [1]}', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', search => 'bayes', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', search => 'grid', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'ridge', search => 'grid', search_params => '{"alpha": {"min": 1, "max": 2}}', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'ridge', search => 'grid', search_params => '{"lambda": [1, 2]}', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'ridge', search => 'grid', search_params => '{"alpha": [1, 2]}', search_args => '{"metric": "auc"}', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'ridge', search => 'random', search_params => '{"alpha": {"min": 0, "max": 2, "log": true}}', exclude => '{label}')$$);
+SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', algorithm => 'ridge', search => 'random', search_params => '{"alpha": [1, 2]}', search_args => '{"n_iter": 0}', exclude => '{label}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"class_weight": "heavy"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'label', hyperparams => '{"positive_class": "maybe"}')$$);
 SELECT try($$SELECT * FROM ml_train('e', 'good', 'y', hyperparams => '[1, 2]')$$);

@@ -134,6 +134,29 @@ SELECT metrics->'cv'->>'stratified' AS stratified, round((metrics->'cv'->'mean'-
 	   timings ? 'read_fit_ms' AS one_pass
 FROM mlcycle.models ORDER BY model_id DESC LIMIT 1;
 
+-- hyperparameter search: every trial cross-validated on the same folds, the best refitted
+SELECT deployed FROM ml_train('leads_grid', 'leads', 'bought', exclude => '{id}', deploy => 'none', search => 'grid',
+							  search_params => '{"C": [0.001, 0.1, 10], "class_weight": [null, "balanced"]}');
+SELECT m.metrics->'search'->>'method' AS method, m.metrics->'search'->>'trials' AS trials,
+	   (SELECT count(*) FROM mlcycle.search_trials t WHERE t.model_id = m.model_id) AS recorded,
+	   (m.metrics->'search'->>'best_score')::float8 = (SELECT max(score) FROM mlcycle.search_trials t WHERE t.model_id = m.model_id) AS best_is_max,
+	   m.hyperparams->'C' = m.metrics->'search'->'best_params'->'C'
+	   AND m.hyperparams->'class_weight' = m.metrics->'search'->'best_params'->'class_weight' AS refitted_with_best,
+	   (SELECT bool_and(jsonb_array_length(t.cv->'folds') = 3) FROM mlcycle.search_trials t WHERE t.model_id = m.model_id) AS three_folds
+FROM mlcycle.models m ORDER BY model_id DESC LIMIT 1;
+SELECT deployed FROM ml_train('lin_random', 'lin', 'y', algorithm => 'ridge', deploy => 'none', search => 'random',
+							  search_params => '{"alpha": {"min": 0.001, "max": 1000, "log": true}}',
+							  search_args => '{"n_iter": 5, "metric": "rmse", "seed": 3}');
+SELECT deployed FROM ml_train('lin_random', 'lin', 'y', algorithm => 'ridge', deploy => 'none', search => 'random',
+							  search_params => '{"alpha": {"min": 0.001, "max": 1000, "log": true}}',
+							  search_args => '{"n_iter": 5, "metric": "rmse", "seed": 3}');
+SELECT (SELECT array_agg(params ORDER BY trial) FROM mlcycle.search_trials WHERE model_id = a.model_id)
+	   = (SELECT array_agg(params ORDER BY trial) FROM mlcycle.search_trials WHERE model_id = b.model_id) AS same_trials,
+	   (a.metrics->'search'->>'best_score')::float8 = (SELECT min(score) FROM mlcycle.search_trials t WHERE t.model_id = a.model_id) AS rmse_lowest_wins,
+	   (SELECT bool_and((params->>'alpha')::float8 BETWEEN 0.001 AND 1000) FROM mlcycle.search_trials t WHERE t.model_id = a.model_id) AS in_range
+FROM mlcycle.models a, mlcycle.models b
+WHERE a.model_id = (SELECT max(model_id) - 1 FROM mlcycle.models) AND b.model_id = a.model_id + 1;
+
 -- multiclass on the shipped penguins data (NULLs in numeric and text columns)
 CREATE TABLE penguins (species text, island text, bill_length_mm float8, bill_depth_mm float8,
 					   flipper_length_mm int, body_mass_g int, sex text, year int);

@@ -43,6 +43,7 @@ static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logist
 static const char *const task_names[] = {"regression", "classification", NULL};
 static const char *const split_names[] = {"random", "stratified", NULL};
 static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
+static const char *const search_names[] = {"grid", "random", NULL};
 
 /* Everything one training run decides and produces */
 typedef struct MlcTrainRun
@@ -87,6 +88,11 @@ typedef struct MlcTrainRun
 	double		phase_started;
 	int			iterations;
 	int			cv;				/* folds of cross-validation, 0 for none */
+	int			search;			/* 0, or 1 + index in search_names */
+	Jsonb	   *search_params;
+	Jsonb	   *search_args;
+	char	   *search_json;	/* the search's summary, for the metrics */
+	char	   *trials_json;	/* every trial, for mlcycle.search_trials */
 	double		score;			/* the headline metric, once computed */
 	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
 } MlcTrainRun;
@@ -133,9 +139,11 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	ListCell   *lc;
 	StringInfoData out;
 
+	/* every setting starts from its default: a search parses several in turn */
 	run->alpha = 1.0;
 	run->l1_ratio = run->algorithm == MLC_ALGO_LASSO ? 1.0 : 0.5;
 	run->C = 1.0;
+	run->balanced = false;
 	run->max_iter = MLC_LOGISTIC_DEFAULT_MAX_ITER;
 	run->tol = MLC_LOGISTIC_DEFAULT_TOL;
 	if (run->algorithm == MLC_ALGO_LASSO || run->algorithm == MLC_ALGO_ELASTIC_NET)
@@ -226,6 +234,10 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 								"deploy strategy")];
 
 	run->cv = (PG_NARGS() > 12 && !PG_ARGISNULL(12)) ? PG_GETARG_INT32(12) : 0;
+	run->search = (PG_NARGS() > 13 && !PG_ARGISNULL(13)) ?
+		mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(13)), search_names, "search") + 1 : 0;
+	run->search_params = (PG_NARGS() > 14 && !PG_ARGISNULL(14)) ? PG_GETARG_JSONB_P(14) : NULL;
+	run->search_args = (PG_NARGS() > 15 && !PG_ARGISNULL(15)) ? PG_GETARG_JSONB_P(15) : NULL;
 	if (run->cv != 0 && (run->cv < 2 || run->cv > 100))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -876,6 +888,8 @@ mlc_deploy_trained(MlcTrainRun *run, int64 model_id)
 }
 
 /* Read, split, preprocess, fit, evaluate */
+static void mlc_append_metrics(MlcTrainRun *run, const char *key, const char *json);
+
 /* Accumulated fold metrics: sums and sums of squares per metric name */
 typedef struct MlcCvSums
 {
@@ -957,7 +971,7 @@ mlc_cv_folds(MlcTrainRun *run)
  * metrics.
  */
 static void
-mlc_cross_validate(MlcTrainRun *run)
+mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 {
 	MlcModel   *model = run->model;
 	int64	   *all = run->train_rows;
@@ -1031,9 +1045,356 @@ mlc_cross_validate(MlcTrainRun *run)
 						 sqrt(Max(sums.sumsq[k] / sums.count[k] - mean * mean, 0.0)));
 	}
 	appendStringInfoString(&cv, "}}");
-	/* into the metrics object: replace its closing brace */
+	appendStringInfoString(out, cv.data);
+	if (sumsp)
+		*sumsp = sums;
+}
+
+/* Cross-validate the run's settings and add "cv" to its metrics */
+static void
+mlc_cross_validate(MlcTrainRun *run)
+{
+	StringInfoData cv;
+
+	initStringInfo(&cv);
+	mlc_cv_core(run, &cv, NULL);
+	mlc_append_metrics(run, "cv", cv.data);
+}
+
+/* Add "key": json to the metrics object */
+static void
+mlc_append_metrics(MlcTrainRun *run, const char *key, const char *json)
+{
+	/* replace the object's closing brace */
 	run->metrics.data[--run->metrics.len] = '\0';
-	appendStringInfo(&run->metrics, ", \"cv\": %s}", cv.data);
+	appendStringInfo(&run->metrics, ", \"%s\": %s}", key, json);
+}
+
+/* JSON text of a scalar jsonb value (a search candidate) */
+static char *
+mlc_scalar_text(const JsonbValue *v, const char *key)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	switch (v->type)
+	{
+		case jbvNull:
+			appendStringInfoString(&b, "null");
+			break;
+		case jbvBool:
+			appendStringInfoString(&b, v->val.boolean ? "true" : "false");
+			break;
+		case jbvNumeric:
+			appendStringInfoString(&b, DatumGetCString(DirectFunctionCall1(numeric_out,
+																		   NumericGetDatum(v->val.numeric))));
+			break;
+		case jbvString:
+			escape_json(&b, pnstrdup(v->val.string.val, v->val.string.len));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("search values of \"%s\" must be numbers, strings, booleans or null", key),
+					 errhint("Write a list, as in {\"%s\": [0.1, 1, 10]}.", key)));
+	}
+	return b.data;
+}
+
+/* The candidates of a search parameter given as a JSON array */
+static List *
+mlc_search_list(const MlcJsonPair *p)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	List	   *out = NIL;
+
+	if (p->value.type != jbvBinary || !JsonContainerIsArray(p->value.val.binary.data))
+		return NIL;
+	it = JsonbIteratorInit(p->value.val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_ELEM)
+			out = lappend(out, mlc_scalar_text(&v, p->key));
+	if (out == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search parameter \"%s\" has no candidates", p->key),
+				 errhint("Give at least one value.")));
+	return out;
+}
+
+/* A random draw for a search parameter given as {"min", "max", "log", "int"} */
+static char *
+mlc_search_draw(const MlcJsonPair *p, pg_prng_state *rng)
+{
+	double		lo = NAN,
+				hi = NAN,
+				x;
+	bool		log_scale = false,
+				integer = false;
+	ListCell   *lc;
+
+	if (p->value.type != jbvBinary || !JsonContainerIsObject(p->value.val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search parameter \"%s\" must be a list or a range", p->key),
+				 errhint("Write [0.1, 1, 10], or for a random search {\"min\": 0.001, \"max\": 10, \"log\": true}.")));
+	foreach(lc, mlc_json_pairs(p->value.val.binary.data, "search range"))
+	{
+		MlcJsonPair *q = lfirst(lc);
+		static const char *const keys[] = {"min", "max", "log", "int", NULL};
+
+		switch (mlc_choose(q->key, keys, "range key"))
+		{
+			case 0:
+				lo = mlc_json_number(q, "range");
+				break;
+			case 1:
+				hi = mlc_json_number(q, "range");
+				break;
+			case 2:
+				log_scale = q->value.type == jbvBool && q->value.val.boolean;
+				break;
+			case 3:
+				integer = q->value.type == jbvBool && q->value.val.boolean;
+				break;
+		}
+	}
+	if (!(lo <= hi) || (log_scale && !(lo > 0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search range of \"%s\" needs min <= max (and min > 0 on a log scale)", p->key),
+				 errhint("Write {\"min\": 0.001, \"max\": 10, \"log\": true}.")));
+	if (log_scale)
+		x = exp(log(lo) + pg_prng_double(rng) * (log(hi) - log(lo)));
+	else if (integer)
+		x = floor(lo + pg_prng_double(rng) * (floor(hi) - lo + 1));
+	else
+		x = lo + pg_prng_double(rng) * (hi - lo);
+	return psprintf(integer ? "%.0f" : "%.15g", x);
+}
+
+/* The trials' parameter sets, as JSON object texts */
+static List *
+mlc_search_trials(MlcTrainRun *run, int n_iter, int seed)
+{
+	List	   *pairs = mlc_jsonb_pairs(run->search_params, "search_params");
+	List	   *trials = NIL;
+	ListCell   *lc;
+
+	if (pairs == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a search needs search_params"),
+				 errhint("Write search_params => '{\"C\": [0.01, 0.1, 1, 10]}'.")));
+	if (run->search == 1)
+	{
+		/* grid: every combination, the last parameter varying fastest */
+		int64		total = 1;
+		List	  **cands = palloc(sizeof(List *) * list_length(pairs));
+		int			k = 0;
+
+		foreach(lc, pairs)
+		{
+			cands[k] = mlc_search_list(lfirst(lc));
+			if (cands[k] == NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("grid search parameter \"%s\" must be a list of values",
+								((MlcJsonPair *) lfirst(lc))->key),
+						 errhint("Ranges are for search => 'random'.")));
+			total *= list_length(cands[k++]);
+			if (total > 1000)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("the grid has more than 1000 combinations"),
+						 errhint("Use fewer values, or search => 'random' with n_iter.")));
+		}
+		for (int64 t = 0; t < total; t++)
+		{
+			StringInfoData b;
+			int64		rest = t;
+
+			initStringInfo(&b);
+			appendStringInfoChar(&b, '{');
+			for (int j = list_length(pairs) - 1; j >= 0; j--)
+			{
+				int			n = list_length(cands[j]);
+				char	   *v = list_nth(cands[j], (int) (rest % n));
+
+				rest /= n;
+				appendStringInfo(&b, "%s\"%s\": %s", b.len > 1 ? ", " : "",
+								 ((MlcJsonPair *) list_nth(pairs, j))->key, v);
+			}
+			appendStringInfoChar(&b, '}');
+			trials = lappend(trials, b.data);
+		}
+	}
+	else
+	{
+		pg_prng_state rng;
+
+		mlc_split_rng(&rng, seed + 2);
+		for (int t = 0; t < n_iter; t++)
+		{
+			StringInfoData b;
+
+			initStringInfo(&b);
+			appendStringInfoChar(&b, '{');
+			foreach(lc, pairs)
+			{
+				MlcJsonPair *p = lfirst(lc);
+				List	   *list = mlc_search_list(p);
+				char	   *v = list ? list_nth(list, (int) pg_prng_uint64_range(&rng, 0, list_length(list) - 1)) :
+					mlc_search_draw(p, &rng);
+
+				appendStringInfo(&b, "%s\"%s\": %s", b.len > 1 ? ", " : "", p->key, v);
+			}
+			appendStringInfoChar(&b, '}');
+			trials = lappend(trials, b.data);
+		}
+	}
+	return trials;
+}
+
+/* True for metrics where lower is better */
+static bool
+mlc_lower_is_better(const char *metric)
+{
+	return strcmp(metric, "log_loss") == 0 || strcmp(metric, "mae") == 0 ||
+		strcmp(metric, "mse") == 0 || strcmp(metric, "rmse") == 0;
+}
+
+/*
+ * Hyperparameter search on the training rows: each trial's settings are
+ * cross-validated on the same folds, the best (by search_args.metric, the
+ * task's headline metric by default) become the run's hyperparameters, and
+ * every trial is kept for mlcycle.search_trials.
+ */
+static void
+mlc_search(MlcTrainRun *run)
+{
+	static const char *const arg_names[] = {"n_iter", "cv", "metric", "seed", NULL};
+	int			n_iter = 10,
+				folds = 3,
+				seed = run->seed,
+				saved_cv = run->cv,
+				best = -1,
+				t = 0;
+	const char *metric = run->task == MLC_TASK_REGRESSION ? "r2" :
+		run->model->nclasses == 2 ? "roc_auc" : "f1";
+	Jsonb	   *base = run->hyperparams ? run->hyperparams :
+		DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	Jsonb	   *best_hp = NULL;
+	double		best_score = NAN;
+	StringInfoData trials;
+	ListCell   *lc;
+	List	   *candidates;
+
+	foreach(lc, mlc_jsonb_pairs(run->search_args, "search_args"))
+	{
+		MlcJsonPair *p = lfirst(lc);
+		double		v = 0;
+
+		switch (mlc_choose(p->key, arg_names, "search argument"))
+		{
+			case 0:
+				v = mlc_json_number(p, "search argument");
+				if (v < 1 || v > 1000)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("n_iter must be between 1 and 1000"),
+							 errhint("n_iter is the number of random trials.")));
+				n_iter = (int) v;
+				break;
+			case 1:
+				v = mlc_json_number(p, "search argument");
+				if (v < 2 || v > 20)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("search cv must be between 2 and 20 folds"),
+							 errhint("Each trial is cross-validated on the training rows.")));
+				folds = (int) v;
+				break;
+			case 2:
+				metric = mlc_json_string(p, "search argument");
+				break;
+			case 3:
+				seed = (int) mlc_json_number(p, "search argument");
+				break;
+		}
+	}
+	candidates = mlc_search_trials(run, n_iter, seed);
+	initStringInfo(&trials);
+	appendStringInfoChar(&trials, '[');
+	run->cv = folds;
+	foreach(lc, candidates)
+	{
+		char	   *params = lfirst(lc);
+		Jsonb	   *hp = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(base),
+															DirectFunctionCall1(jsonb_in, CStringGetDatum(params))));
+		StringInfoData cv;
+		MlcCvSums	sums;
+		double		started = mlc_now_ms(),
+					mean,
+					sd;
+		int			k;
+
+		CHECK_FOR_INTERRUPTS();
+		run->hyperparams = hp;
+		mlc_parse_hyperparams(run);
+		initStringInfo(&cv);
+		mlc_cv_core(run, &cv, &sums);
+		for (k = 0; k < sums.n && strcmp(sums.names[k], metric) != 0; k++)
+			;
+		if (k == sums.n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("search metric \"%s\" is not a metric of this task", metric),
+					 errhint("Use one of the names in the model's test metrics, such as %s.",
+							 run->task == MLC_TASK_REGRESSION ? "r2, mae or rmse" : "roc_auc, accuracy, f1 or log_loss")));
+		mean = sums.sum[k] / sums.count[k];
+		sd = sqrt(Max(sums.sumsq[k] / sums.count[k] - mean * mean, 0.0));
+		appendStringInfo(&trials, "%s{\"params\": %s, \"score\": %.17g, \"score_std\": %.17g, \"cv\": %s, \"ms\": %.3f}",
+						 t > 0 ? ", " : "", params, mean, sd, cv.data, mlc_now_ms() - started);
+		if (isfinite(mean) && (best < 0 || (mlc_lower_is_better(metric) ? mean < best_score : mean > best_score)))
+		{
+			best = t;
+			best_score = mean;
+			best_hp = hp;
+		}
+		t++;
+	}
+	appendStringInfoChar(&trials, ']');
+	run->cv = saved_cv;
+	if (best < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("no search trial produced a finite %s", metric),
+				 errhint("Check the candidates and the data.")));
+	run->hyperparams = best_hp;
+	mlc_parse_hyperparams(run);
+	run->trials_json = trials.data;
+	run->search_json = psprintf("{\"method\": \"%s\", \"metric\": \"%s\", \"cv\": %d, \"trials\": %d, "
+								"\"best_trial\": %d, \"best_params\": %s, \"best_score\": %.17g}",
+								search_names[run->search - 1], metric, folds, t, best + 1,
+								(char *) list_nth(candidates, best), best_score);
+}
+
+/* Record a search's trials for the stored model */
+static void
+mlc_store_trials(int64 model_id, const char *trials_json)
+{
+	Oid			types[2] = {INT8OID, JSONBOID};
+	Datum		v[2] = {Int64GetDatum(model_id),
+	DirectFunctionCall1(jsonb_in, CStringGetDatum(trials_json))};
+
+	if (SPI_execute_with_args("INSERT INTO mlcycle.search_trials (model_id, trial, params, score, score_std, cv, ms) "
+							  "SELECT $1, o, t->'params', (t->>'score')::float8, (t->>'score_std')::float8, t->'cv', "
+							  "(t->>'ms')::float8 FROM jsonb_array_elements($2) WITH ORDINALITY AS a(t, o)",
+							  2, types, v, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "mlcycle: storing the search trials failed");
 }
 
 /*
@@ -1048,7 +1409,7 @@ mlc_train_single_pass(MlcTrainRun *run)
 
 	if (!mlc_single_pass || run->task != MLC_TASK_REGRESSION ||
 		(run->algorithm != MLC_ALGO_LINEAR && run->algorithm != MLC_ALGO_RIDGE) ||
-		run->test_size <= 0 || run->cv > 0)
+		run->test_size <= 0 || run->cv > 0 || run->search)
 		return false;
 	memset(&res, 0, sizeof(res));
 	if (!mlc_stream_least_squares(run->ds, run->preprocess, run->algorithm,
@@ -1107,6 +1468,8 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	if (run->task == MLC_TASK_CLASSIFICATION)
 		mlc_prepare_classes(run, run->model);
 	mlc_split(run);
+	if (run->search)
+		mlc_search(run);
 	{
 		MlcModel   *fitted = mlc_preprocess_fit(run->ds, run->train_rows, run->ntrain,
 												run->preprocess, &run->preprocess_json);
@@ -1136,6 +1499,8 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	mlc_compute_metrics(run, NULL);
 	if (run->cv > 0)
 		mlc_cross_validate(run);
+	if (run->search_json)
+		mlc_append_metrics(run, "search", run->search_json);
 	mlc_profile_columns(run->model, run->ds, run->train_rows, run->ntrain, run->seed);
 	mlc_profile_output(run->model, run->eval_out, run->ntest > 0 ? run->ntest : run->ntrain, run->seed);
 	ms = mlc_phase_ms(run, "metrics");
@@ -1182,6 +1547,11 @@ mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext
 	List	   *pairs;
 
 	tmpl->algorithm = 0;
+	if (tmpl->search)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm 'all' cannot be combined with a hyperparameter search"),
+				 errhint("Search the hyperparameters of one algorithm at a time.")));
 	mlc_resolve_task(tmpl, relid);
 	/* only positive_class applies to every learner */
 	pairs = mlc_jsonb_pairs(tmpl->hyperparams, "hyperparams");
@@ -1276,6 +1646,8 @@ ml_train(PG_FUNCTION_ARGS)
 	mlc_train_model(&run, relid);
 	blob = mlc_model_serialize(run.model);
 	model_id = mlc_store(&run, blob);
+	if (run.trials_json)
+		mlc_store_trials(model_id, run.trials_json);
 	deployed = mlc_deploy_trained(&run, model_id);
 	MemoryContextSwitchTo(cxt);
 	if (SPI_finish() != SPI_OK_FINISH)

@@ -64,6 +64,26 @@ $$;
 COMMENT ON FUNCTION mlcycle.store_model(text, text, text, text, text, jsonb, jsonb, text[], text[], text[], text, jsonb, jsonb, bigint, bigint, bigint, bigint, float8, jsonb, bytea)
 	IS 'Internal: stores a trained model, creating its project on first use.';
 
+-- Hyperparameter search trials of a model (ml_train's search => 'grid' | 'random').
+CREATE TABLE mlcycle.search_trials (
+	model_id bigint NOT NULL REFERENCES mlcycle.models ON DELETE CASCADE,
+	trial int NOT NULL,
+	params jsonb NOT NULL,
+	score float8,
+	score_std float8,
+	cv jsonb NOT NULL,
+	ms float8 NOT NULL,
+	PRIMARY KEY (model_id, trial)
+);
+COMMENT ON TABLE mlcycle.search_trials IS 'Every trial of a hyperparameter search: its parameters, cross-validated score (mean and std of the search metric), fold metrics and time.';
+ALTER TABLE mlcycle.search_trials ENABLE ROW LEVEL SECURITY;
+CREATE POLICY search_trials_access ON mlcycle.search_trials
+	USING (EXISTS (SELECT 1 FROM mlcycle.models m WHERE m.model_id = search_trials.model_id))
+	WITH CHECK (EXISTS (SELECT 1 FROM mlcycle.models m WHERE m.model_id = search_trials.model_id
+						AND m.owner = current_user));
+GRANT SELECT, INSERT ON mlcycle.search_trials TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('mlcycle.search_trials', '');
+
 -- Record a deployment.
 CREATE FUNCTION mlcycle.record_deployment(p_project_id bigint, p_model_id bigint, p_strategy text, p_reason text)
 RETURNS bigint
@@ -124,9 +144,12 @@ CREATE FUNCTION ml_train(
 	split text DEFAULT 'random',
 	seed int DEFAULT 42,
 	deploy text DEFAULT 'best_score',
-	cv int DEFAULT NULL)
+	cv int DEFAULT NULL,
+	search text DEFAULT NULL,
+	search_params jsonb DEFAULT '{}',
+	search_args jsonb DEFAULT '{}')
 RETURNS SETOF mlcycle.train_result
 AS 'MODULE_PATHNAME', 'ml_train'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ml_train(text, text, text, text, jsonb, jsonb, text[], text, float8, text, int, text, int)
+COMMENT ON FUNCTION ml_train(text, text, text, text, jsonb, jsonb, text[], text, float8, text, int, text, int, text, jsonb, jsonb)
 	IS 'Trains a model of project on relation to predict target, stores it in mlcycle.models and deploys it by the deploy strategy.';
