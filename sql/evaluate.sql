@@ -93,6 +93,23 @@ SELECT evaluation_id FROM ml_evaluate('pd', 'later');
 SELECT metric, drop > 0.05 AS big_drop, drifted, relation FROM ml_performance_drift('pd');
 SELECT drifted FROM ml_performance_drift('pd', 0.9);
 SELECT try($$SELECT * FROM ml_performance_drift('pd', -1)$$);
+-- fairness: per group of a sensitive column, with the disparate-impact ratio
+CREATE TABLE fair AS SELECT h.*, CASE WHEN id % 7 = 0 THEN NULL ELSE g END AS grp FROM hist h;
+SELECT group_value, rows, round(positive_rate::numeric, 4) AS positive_rate, round(disparate_impact::numeric, 4) AS di,
+	   passes_80_rule FROM ml_fairness('ev_bin', 'fair', 'grp');
+SELECT bool_and(abs(f.accuracy - s.acc) < 1e-12 AND abs(f.positive_rate - s.pr) < 1e-12) AS matches_sql,
+	   sum(f.rows) = (SELECT count(*) FROM fair WHERE won IS NOT NULL) AS every_row_once,
+	   bool_and(abs(f.disparate_impact - f.positive_rate / (SELECT max(positive_rate) FROM ml_fairness('ev_bin', 'fair', 'grp', record => false)))
+				< 1e-12) AS di_against_most_favored
+FROM ml_fairness('ev_bin', 'fair', 'grp', record => false) f
+JOIN (SELECT coalesce(grp, '(null)') AS g, avg((ml_predict_class('ev_bin', t) = won::text)::int) AS acc,
+			 avg((ml_predict_class('ev_bin', t) = 'true')::int) AS pr
+	  FROM fair t GROUP BY 1) s ON s.g = f.group_value;
+SELECT count(*) AS recorded, bool_and(sensitive_column = 'grp') AS column_kept FROM mlcycle.fairness_reports;
+SELECT try($$SELECT * FROM ml_fairness('ev_reg', 'fair', 'grp')$$);
+SELECT try($$SELECT * FROM ml_fairness('ev_bin', 'fair', 'gender')$$);
+SELECT try($$SELECT * FROM ml_fairness('ev_bin', 'nolabel', 'g')$$);
+
 -- a model card, from the catalog
 SELECT c LIKE '# Model card: ev_bin, model 2%' AS title, c LIKE '%- **Status**: deployed%' AS status,
 	   c LIKE '%| roc_auc |%' AS metrics_table, c LIKE '%## Realized performance%' AS evaluations,
