@@ -41,7 +41,7 @@ static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logist
 /* algorithm => 'all': its index in algorithm_names, never a model's algorithm */
 #define MLC_ALGO_ALL			6
 static const char *const task_names[] = {"regression", "classification", NULL};
-static const char *const split_names[] = {"random", "stratified", NULL};
+static const char *const split_names[] = {"random", "stratified", "last", NULL};
 static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
 static const char *const search_names[] = {"grid", "random", NULL};
 
@@ -58,6 +58,8 @@ typedef struct MlcTrainRun
 	ArrayType  *exclude;
 	double		test_size;
 	bool		stratified;
+	bool		split_last;		/* time-ordered: the last rows by order_by are held out */
+	char	   *order_by;		/* column that orders the rows, or NULL */
 	int			seed;
 	const char *deploy;
 
@@ -96,6 +98,8 @@ typedef struct MlcTrainRun
 	double		score;			/* the headline metric, once computed */
 	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
 } MlcTrainRun;
+
+static void mlc_check_order_by(MlcTrainRun *run);
 
 /* Milliseconds since the current phase began; starts the next phase */
 static double
@@ -226,8 +230,13 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 	run->task = PG_ARGISNULL(7) ? 0 :
 		mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(7)), task_names, "task") + 1;
 	run->test_size = PG_ARGISNULL(8) ? 0.25 : PG_GETARG_FLOAT8(8);
-	run->stratified = PG_ARGISNULL(9) ? false :
-		mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(9)), split_names, "split") == 1;
+	if (!PG_ARGISNULL(9))
+	{
+		int			split = mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(9)), split_names, "split");
+
+		run->stratified = split == 1;
+		run->split_last = split == 2;
+	}
 	run->seed = PG_ARGISNULL(10) ? 42 : PG_GETARG_INT32(10);
 	run->deploy = PG_ARGISNULL(11) ? "best_score" :
 		deploy_names[mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(11)), deploy_names,
@@ -238,6 +247,9 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 		mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(13)), search_names, "search") + 1 : 0;
 	run->search_params = (PG_NARGS() > 14 && !PG_ARGISNULL(14)) ? PG_GETARG_JSONB_P(14) : NULL;
 	run->search_args = (PG_NARGS() > 15 && !PG_ARGISNULL(15)) ? PG_GETARG_JSONB_P(15) : NULL;
+	run->order_by = (PG_NARGS() > 16 && !PG_ARGISNULL(16)) ?
+		text_to_cstring(PG_GETARG_TEXT_PP(16)) : NULL;
+	mlc_check_order_by(run);
 	if (run->cv != 0 && (run->cv < 2 || run->cv > 100))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -259,6 +271,40 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 				 errmsg("exclude must be a one-dimensional array of column names"),
 				 errhint("Write it as exclude => '{id,created_at}'.")));
 	run->algorithm = mlc_choose(algorithm, algorithm_names, "algorithm");
+}
+
+/* split => 'last' and order_by go together */
+static void
+mlc_check_order_by(MlcTrainRun *run)
+{
+	if (run->split_last && run->order_by == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("split 'last' needs an order_by column"),
+				 errhint("Name the column that orders the rows in time, as in order_by => 'created_at'.")));
+	if (run->order_by != NULL && !run->split_last)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order_by applies only to split 'last'"),
+				 errhint("Add split => 'last' to hold out the latest rows, or remove order_by.")));
+}
+
+/* The order_by column must be one of the relation's, other than the target */
+static void
+mlc_check_order_column(MlcTrainRun *run, Oid relid)
+{
+	if (run->order_by == NULL)
+		return;
+	if (get_attnum(relid, run->order_by) == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("order_by column \"%s\" does not exist in %s", run->order_by, run->relation),
+				 errhint("Pass the name of the column that orders the rows, exactly as it is spelled in the relation.")));
+	if (strcmp(run->order_by, run->target) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order_by cannot be the target column \"%s\"", run->target),
+				 errhint("Order the rows by a time or sequence column, such as created_at.")));
 }
 
 /* Infer or check the task against the target's kind, and resolve 'auto' */
@@ -299,6 +345,7 @@ mlc_resolve_task(MlcTrainRun *run, Oid relid)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("split 'stratified' needs a classification task"),
 				 errhint("Use split => 'random' for regression.")));
+	mlc_check_order_column(run, relid);
 }
 
 /* Sort context for class labels: numerically for numeric targets */
@@ -416,7 +463,15 @@ mlc_split(MlcTrainRun *run)
 	mlc_split_rng(&rng, run->seed);
 	for (int64 i = 0; i < n; i++)
 		u[i] = pg_prng_double(&rng);
-	if (!run->stratified)
+	if (run->split_last)
+	{
+		/* rows arrive sorted by order_by: hold out the last ones, no shuffling */
+		int64		k = mlc_split_test_count(run->test_size, n);
+
+		for (int64 i = n - k; i < n; i++)
+			is_test[i] = true;
+	}
+	else if (!run->stratified)
 		mlc_split_mark(u, n, mlc_split_test_count(run->test_size, n), is_test);
 	else if (run->test_size > 0)
 	{
@@ -821,6 +876,25 @@ mlc_feature_kinds(const MlcModel *m)
 	return kinds;
 }
 
+/* The split settings, for mlcycle.models.split */
+static char *
+mlc_split_json(MlcTrainRun *run)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfo(&b, "{\"method\": \"%s\", ",
+					 run->split_last ? "last" : run->stratified ? "stratified" : "random");
+	if (run->order_by)
+	{
+		appendStringInfoString(&b, "\"order_by\": ");
+		escape_json(&b, run->order_by);
+		appendStringInfoString(&b, ", ");
+	}
+	appendStringInfo(&b, "\"test_size\": %.15g, \"seed\": %d}", run->test_size, run->seed);
+	return b.data;
+}
+
 /* Store the model (and its project when new) through mlcycle.store_model */
 static int64
 mlc_store(MlcTrainRun *run, bytea *blob)
@@ -836,8 +910,7 @@ mlc_store(MlcTrainRun *run, bytea *blob)
 	int			ret;
 
 	memset(nulls, ' ', sizeof(nulls));
-	split = psprintf("{\"method\": \"%s\", \"test_size\": %.15g, \"seed\": %d}",
-					 run->stratified ? "stratified" : "random", run->test_size, run->seed);
+	split = mlc_split_json(run);
 	v[0] = CStringGetTextDatum(run->project);
 	v[1] = CStringGetTextDatum(task_names[run->task - 1]);
 	v[2] = CStringGetTextDatum(algorithm_names[run->algorithm]);
@@ -913,7 +986,8 @@ mlc_cv_add(MlcCvSums *s, const char *json)
 		double		v;
 		int			k;
 
-		if (p->value.type != jbvNumeric || strcmp(p->key, "rows") == 0)
+		if (p->value.type != jbvNumeric || strcmp(p->key, "rows") == 0 ||
+			strcmp(p->key, "fit_rows") == 0)
 			continue;
 		v = mlc_json_number(p, "metric");
 		for (k = 0; k < s->n && strcmp(s->names[k], p->key) != 0; k++)
@@ -927,6 +1001,29 @@ mlc_cv_add(MlcCvSums *s, const char *json)
 			s->count[k]++;
 		}
 	}
+}
+
+/*
+ * Forward-chaining folds for split 'last' (scikit-learn's TimeSeriesSplit):
+ * the training rows, in order, end in k blocks of n / (k + 1) rows; fold f
+ * scores block f after fitting on every row before it.  Earlier rows get -1.
+ */
+static int *
+mlc_cv_forward_folds(MlcTrainRun *run)
+{
+	int64		n = run->ntrain;
+	int64		block = n / (run->cv + 1);
+	int64		first = n - block * run->cv;
+	int		   *fold = palloc(sizeof(int) * Max(n, 1));
+
+	if (block < 1 || first < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cv => %d needs more training rows than the " INT64_FORMAT " there are", run->cv, n),
+				 errhint("Use fewer folds.")));
+	for (int64 i = 0; i < n; i++)
+		fold[i] = i < first ? -1 : (int) ((i - first) / block);
+	return fold;
 }
 
 /* Fold of each training row: shuffled (seed + 1), and round-robin per class when classifying */
@@ -976,7 +1073,7 @@ mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 	MlcModel   *model = run->model;
 	int64	   *all = run->train_rows;
 	int64		nall = run->ntrain;
-	int		   *fold = mlc_cv_folds(run);
+	int		   *fold = run->split_last ? mlc_cv_forward_folds(run) : mlc_cv_folds(run);
 	int64	   *fit_rows = palloc(sizeof(int64) * Max(nall, 1));
 	int64	   *held_rows = palloc(sizeof(int64) * Max(nall, 1));
 	StringInfoData cv;
@@ -984,8 +1081,12 @@ mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 
 	memset(&sums, 0, sizeof(sums));
 	initStringInfo(&cv);
-	appendStringInfo(&cv, "{\"k\": %d, \"stratified\": %s, \"folds\": [", run->cv,
-					 run->task == MLC_TASK_CLASSIFICATION ? "true" : "false");
+	if (run->split_last)
+		appendStringInfo(&cv, "{\"k\": %d, \"forward_chaining\": true, \"stratified\": false, \"folds\": [",
+						 run->cv);
+	else
+		appendStringInfo(&cv, "{\"k\": %d, \"stratified\": %s, \"folds\": [", run->cv,
+						 run->task == MLC_TASK_CLASSIFICATION ? "true" : "false");
 	run->quiet = true;
 	for (int f = 0; f < run->cv; f++)
 	{
@@ -1001,7 +1102,7 @@ mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 		{
 			if (fold[i] == f)
 				held_rows[nheld++] = all[i];
-			else
+			else if (!run->split_last || fold[i] < f)
 				fit_rows[nfit++] = all[i];
 		}
 		if (nheld == 0 || nfit < 2)
@@ -1023,6 +1124,12 @@ mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 			pfree(X);
 		initStringInfo(&fold_json);
 		(void) mlc_evaluate(run, held_rows, nheld, false, &fold_json);
+		if (run->split_last && fold_json.len > 0 && fold_json.data[fold_json.len - 1] == '}')
+		{
+			/* forward chaining: say how many earlier rows each fold was fitted on */
+			fold_json.data[--fold_json.len] = '\0';
+			appendStringInfo(&fold_json, ", \"fit_rows\": " INT64_FORMAT "}", nfit);
+		}
 		appendStringInfo(&cv, "%s%s", f > 0 ? ", " : "", fold_json.data);
 		mlc_cv_add(&sums, fold_json.data);
 	}
@@ -1409,7 +1516,7 @@ mlc_train_single_pass(MlcTrainRun *run)
 
 	if (!mlc_single_pass || run->task != MLC_TASK_REGRESSION ||
 		(run->algorithm != MLC_ALGO_LINEAR && run->algorithm != MLC_ALGO_RIDGE) ||
-		run->test_size <= 0 || run->cv > 0 || run->search)
+		run->test_size <= 0 || run->cv > 0 || run->search || run->split_last)
 		return false;
 	memset(&res, 0, sizeof(res));
 	if (!mlc_stream_least_squares(run->ds, run->preprocess, run->algorithm,
@@ -1456,6 +1563,9 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	double		ms;
 
 	run->ds = mlc_ingest_describe(relid, run->target, run->exclude);
+	if (run->order_by)
+		run->ds->query = psprintf("%s ORDER BY %s NULLS FIRST", run->ds->query,
+								  quote_identifier(run->order_by));
 	if (mlc_train_single_pass(run))
 		return;
 	mlc_ingest_read(run->ds, run->task == MLC_TASK_CLASSIFICATION);
