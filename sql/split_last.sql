@@ -7,7 +7,7 @@ CREATE EXTENSION mlcycle;
 RESET client_min_messages;
 SET mlcycle.progress = off;
 \set SHOW_CONTEXT never
-CREATE FUNCTION try(q text) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION try_split(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	st text; msg text; hnt text;
 BEGIN
@@ -64,14 +64,14 @@ FROM (SELECT ml_predict('events', e) AS p FROM "Events" e) s;
 -- bad input, one per line; none leaves a model behind
 SET client_min_messages = warning;
 SELECT count(*) AS models_before FROM mlcycle.models;
-SELECT try($$SELECT ml_train('bad', 'shift', 'y', split => 'last')$$);
-SELECT try($$SELECT ml_train('bad', 'shift', 'y', order_by => 't')$$);
-SELECT try($$SELECT ml_train('bad', 'shift', 'y', split => 'stratified', order_by => 't')$$);
-SELECT try($$SELECT ml_train('bad', 'shift', 'y', split => 'last', order_by => 'when')$$);
-SELECT try($$SELECT ml_train('bad', 'shift', 'y', split => 'last', order_by => 't"; DROP TABLE shift; --')$$);
-SELECT try($$SELECT ml_train('bad', 'shift', 'y', split => 'last', order_by => 'y')$$);
-SELECT try($$SELECT ml_train('bad', 'shift', 'y', split => 'latest', order_by => 't')$$);
-SELECT try($$SELECT ml_train('bad', '(SELECT 1) s', 'y', split => 'last', order_by => 't')$$);
-SELECT try($$SELECT ml_train('bad', 'shift', 'y', split => 'last', order_by => 't', test_size => 0.98, cv => 3)$$);
+SELECT try_split($$SELECT ml_train('bad', 'shift', 'y', split => 'last')$$);
+SELECT try_split($$SELECT ml_train('bad', 'shift', 'y', order_by => 't')$$);
+SELECT try_split($$SELECT ml_train('bad', 'shift', 'y', split => 'stratified', order_by => 't')$$);
+SELECT try_split($$SELECT ml_train('bad', 'shift', 'y', split => 'last', order_by => 'when')$$);
+SELECT try_split($$SELECT ml_train('bad', 'shift', 'y', split => 'last', order_by => 't"; DROP TABLE shift; --')$$);
+SELECT try_split($$SELECT ml_train('bad', 'shift', 'y', split => 'last', order_by => 'y')$$);
+SELECT try_split($$SELECT ml_train('bad', 'shift', 'y', split => 'latest', order_by => 't')$$);
+SELECT try_split($$SELECT ml_train('bad', '(SELECT 1) s', 'y', split => 'last', order_by => 't')$$);
+SELECT try_split($$SELECT ml_train('bad', 'shift', 'y', split => 'last', order_by => 't', test_size => 0.98, cv => 3)$$);
 SELECT count(*) AS models_after FROM mlcycle.models;
 SELECT count(*) AS shift_rows FROM shift;
