@@ -31,6 +31,7 @@
 #include "predict.h"
 #include "preprocess.h"
 #include "profile.h"
+#include "sampling.h"
 #include "split.h"
 #include "stream.h"
 
@@ -44,6 +45,7 @@ static const char *const task_names[] = {"regression", "classification", NULL};
 static const char *const split_names[] = {"random", "stratified", "last", NULL};
 static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
 static const char *const search_names[] = {"grid", "random", NULL};
+static const char *const sampling_names[] = {"none", "oversample", "undersample", "smote", NULL};
 
 /* Everything one training run decides and produces */
 typedef struct MlcTrainRun
@@ -60,6 +62,7 @@ typedef struct MlcTrainRun
 	bool		stratified;
 	bool		split_last;		/* time-ordered: the last rows by order_by are held out */
 	char	   *order_by;		/* column that orders the rows, or NULL */
+	int			sampling;		/* MLC_SAMPLING_*: class rebalancing of fit rows */
 	int			seed;
 	const char *deploy;
 
@@ -250,6 +253,8 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 	run->order_by = (PG_NARGS() > 16 && !PG_ARGISNULL(16)) ?
 		text_to_cstring(PG_GETARG_TEXT_PP(16)) : NULL;
 	mlc_check_order_by(run);
+	run->sampling = (PG_NARGS() > 17 && !PG_ARGISNULL(17)) ?
+		mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(17)), sampling_names, "sampling") : 0;
 	if (run->cv != 0 && (run->cv < 2 || run->cv > 100))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -346,6 +351,11 @@ mlc_resolve_task(MlcTrainRun *run, Oid relid)
 				 errmsg("split 'stratified' needs a classification task"),
 				 errhint("Use split => 'random' for regression.")));
 	mlc_check_order_column(run, relid);
+	if (run->sampling != MLC_SAMPLING_NONE && run->task != MLC_TASK_CLASSIFICATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sampling '%s' needs a classification task", sampling_names[run->sampling]),
+				 errhint("Rebalancing applies to class labels; remove sampling for regression.")));
 }
 
 /* Sort context for class labels: numerically for numeric targets */
@@ -625,6 +635,34 @@ mlc_needs_matrix(const MlcTrainRun *run)
 		run->algorithm == MLC_ALGO_ELASTIC_NET;
 }
 
+/* Rebalance the classes of the rows a classifier is fitted on (sampling.h) */
+static int64
+mlc_resample_fit_rows(MlcTrainRun *run, const double **X, int32 **y, int64 n, int p)
+{
+	MlcModel   *m = run->model;
+	char	   *names[2];
+	char	  **class_names = m->classes;
+	double	   *Xr;
+	int32	   *yr;
+	int64		nr;
+
+	if (m->nclasses == 2)
+	{
+		/* binary fits use 1 for the positive class */
+		names[1] = m->classes[m->positive_class];
+		names[0] = m->classes[1 - m->positive_class];
+		class_names = names;
+	}
+	nr = mlc_resample(run->sampling, *X, *y, n, p, m->nclasses, run->seed, class_names, &Xr, &yr);
+	if (!run->quiet)
+		mlc_progress_notice("mlcycle: %s rebalanced " INT64_FORMAT " training rows to " INT64_FORMAT,
+							sampling_names[run->sampling], n, nr);
+	pfree(*y);
+	*X = Xr;
+	*y = yr;
+	return nr;
+}
+
 /* Fit the learner; least squares reads the rows in blocks, the others need X */
 static void
 mlc_fit(MlcTrainRun *run, const double *X)
@@ -685,6 +723,8 @@ mlc_fit(MlcTrainRun *run, const double *X)
 
 			y[i] = (K == 2) ? (c == m->positive_class ? 1 : 0) : c;
 		}
+		if (run->sampling != MLC_SAMPLING_NONE)
+			n = mlc_resample_fit_rows(run, &X, &y, n, p);
 		if (run->balanced)
 		{
 			int64	   *count = palloc0(sizeof(int64) * K);
@@ -698,6 +738,8 @@ mlc_fit(MlcTrainRun *run, const double *X)
 		m->ncoef_rows = (K == 2) ? 1 : K;
 		m->coef = palloc0(sizeof(double) * m->ncoef_rows * (p + 1));
 		run->iterations = mlc_fit_logistic(X, y, w, n, p, K, run->C, run->max_iter, run->tol, m->coef);
+		if (run->sampling != MLC_SAMPLING_NONE)
+			pfree((void *) X);
 	}
 }
 
@@ -891,6 +933,8 @@ mlc_split_json(MlcTrainRun *run)
 		escape_json(&b, run->order_by);
 		appendStringInfoString(&b, ", ");
 	}
+	if (run->sampling != MLC_SAMPLING_NONE)
+		appendStringInfo(&b, "\"sampling\": \"%s\", ", sampling_names[run->sampling]);
 	appendStringInfo(&b, "\"test_size\": %.15g, \"seed\": %d}", run->test_size, run->seed);
 	return b.data;
 }
