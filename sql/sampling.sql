@@ -60,6 +60,23 @@ FROM ml_train('tx_cv', 'tx', 'fraud', exclude => '{i}', sampling => 'smote', cv 
 SELECT a.metrics = b.metrics AS reproducible
 FROM ml_train('tx_r1', 'tx', 'fraud', exclude => '{i}', sampling => 'smote', seed => 7, deploy => 'none') a,
 	 ml_train('tx_r2', 'tx', 'fraud', exclude => '{i}', sampling => 'smote', seed => 7, deploy => 'none') b;
+-- explicit class_weight: weighing a class 2 is fitting on its rows twice (same
+-- objective), so the coefficients agree with a table where those rows are duplicated
+-- (no scaling, so both fits see the same features)
+SELECT setseed(0.1);
+CREATE TABLE cw AS
+SELECT i, i % 4 = 0 AS yes, random() + CASE WHEN i % 4 = 0 THEN 0.4 ELSE 0 END AS a, random() AS b
+FROM generate_series(1, 400) i;
+CREATE TABLE cw_dup AS SELECT * FROM cw UNION ALL SELECT * FROM cw WHERE yes;
+SELECT m.hyperparams->'class_weight' AS class_weight
+FROM ml_train('cw_weighted', 'cw', 'yes', exclude => '{i}', test_size => 0, preprocess => '{"*": {"scale": "none"}}',
+			  hyperparams => '{"class_weight": {"true": 2}, "tol": 1e-12}', deploy => 'none') r
+JOIN mlcycle.models m USING (model_id);
+SELECT count(*) FROM ml_train('cw_duplicated', 'cw_dup', 'yes', exclude => '{i}', test_size => 0,
+							  preprocess => '{"*": {"scale": "none"}}', hyperparams => '{"tol": 1e-12}', deploy => 'none');
+SELECT feature, abs(w.coefficient - d.coefficient) < 1e-9 AS same_as_duplicated
+FROM ml_coefficients('cw_weighted') w JOIN ml_coefficients('cw_duplicated') d USING (feature, class)
+ORDER BY feature;
 -- bad input, one per line; none leaves a model behind
 SET client_min_messages = warning;
 -- the one rare row is the latest, so a time-ordered split leaves no rare training row
@@ -70,4 +87,10 @@ SELECT try_sampling($$SELECT ml_train('bad', 'tx', 'fraud', sampling => 'adasyn'
 SELECT try_sampling($$SELECT ml_train('bad', 'lonely', 'rare', exclude => '{i}', test_size => 0, sampling => 'smote')$$);
 SELECT try_sampling($$SELECT ml_train('bad', 'lonely', 'rare', exclude => '{i,neg}', sampling => 'oversample', test_size => 0.5, split => 'last', order_by => 'x DESC')$$);
 SELECT try_sampling($$SELECT ml_train('bad', 'lonely', 'rare', exclude => '{i,neg}', sampling => 'oversample', test_size => 0.5, split => 'last', order_by => 'neg')$$);
+SELECT try_sampling($$SELECT ml_train('bad', 'cw', 'yes', hyperparams => '{"class_weight": {"maybe": 2}}')$$);
+SELECT try_sampling($$SELECT ml_train('bad', 'cw', 'yes', hyperparams => '{"class_weight": {"true": 0}}')$$);
+SELECT try_sampling($$SELECT ml_train('bad', 'cw', 'yes', hyperparams => '{"class_weight": {"true": -1}}')$$);
+SELECT try_sampling($$SELECT ml_train('bad', 'cw', 'yes', hyperparams => '{"class_weight": {"true": "heavy"}}')$$);
+SELECT try_sampling($$SELECT ml_train('bad', 'cw', 'yes', hyperparams => '{"class_weight": [2, 1]}')$$);
+SELECT try_sampling($$SELECT ml_train('bad', 'cw', 'yes', hyperparams => '{"class_weight": "even"}')$$);
 SELECT count(*) AS models_after FROM mlcycle.models;

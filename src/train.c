@@ -71,6 +71,9 @@ typedef struct MlcTrainRun
 	double		l1_ratio;
 	double		C;
 	bool		balanced;
+	int			nclass_weights; /* explicit class_weight: label -> weight */
+	char	  **class_weight_labels;
+	double	   *class_weight_values;
 	int			max_iter;
 	double		tol;
 	char	   *positive_label;
@@ -129,6 +132,47 @@ mlc_text_arg(FunctionCallInfo fcinfo, int n, const char *name)
 	return text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
+/* class_weight as an object: {"label": weight, ...}, each weight positive and finite */
+static void
+mlc_parse_class_weights(MlcTrainRun *run, MlcJsonPair *p)
+{
+	List	   *pairs = mlc_json_pairs(p->value.val.binary.data, "class_weight");
+	int			i = 0;
+	ListCell   *lc;
+
+	run->nclass_weights = list_length(pairs);
+	run->class_weight_labels = palloc(sizeof(char *) * Max(run->nclass_weights, 1));
+	run->class_weight_values = palloc(sizeof(double) * Max(run->nclass_weights, 1));
+	foreach(lc, pairs)
+	{
+		MlcJsonPair *w = lfirst(lc);
+		double		v = mlc_json_number(w, "class weight");
+
+		if (!(v > 0) || isinf(v))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("class weight of \"%s\" must be positive: %g", w->key, v),
+					 errhint("Give each class a weight above 0, as in {\"class_weight\": {\"yes\": 3, \"no\": 1}}; classes left out weigh 1.")));
+		run->class_weight_labels[i] = w->key;
+		run->class_weight_values[i++] = v;
+	}
+}
+
+/* The class_weight object as JSON, for the catalog */
+static void
+mlc_append_class_weights(MlcTrainRun *run, StringInfo out)
+{
+	appendStringInfoChar(out, '{');
+	for (int i = 0; i < run->nclass_weights; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(out, ", ");
+		escape_json(out, run->class_weight_labels[i]);
+		appendStringInfo(out, ": %.15g", run->class_weight_values[i]);
+	}
+	appendStringInfoChar(out, '}');
+}
+
 /* Parse the hyperparameters valid for the chosen algorithm */
 static void
 mlc_parse_hyperparams(MlcTrainRun *run)
@@ -151,6 +195,7 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	run->l1_ratio = run->algorithm == MLC_ALGO_LASSO ? 1.0 : 0.5;
 	run->C = 1.0;
 	run->balanced = false;
+	run->nclass_weights = 0;
 	run->max_iter = MLC_LOGISTIC_DEFAULT_MAX_ITER;
 	run->tol = MLC_LOGISTIC_DEFAULT_TOL;
 	if (run->algorithm == MLC_ALGO_LASSO || run->algorithm == MLC_ALGO_ELASTIC_NET)
@@ -172,6 +217,11 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 		{
 			if (p->value.type == jbvNull)
 				continue;
+			if (p->value.type == jbvBinary)
+			{
+				mlc_parse_class_weights(run, p);
+				continue;
+			}
 			mlc_choose(mlc_json_string(p, "hyperparameter"), (const char *const[]) {"balanced", NULL},
 					   "class_weight");
 			run->balanced = true;
@@ -201,8 +251,14 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	if (run->algorithm == MLC_ALGO_RIDGE)
 		appendStringInfo(&out, "{\"alpha\": %.15g", run->alpha);
 	else if (run->algorithm == MLC_ALGO_LOGISTIC)
-		appendStringInfo(&out, "{\"C\": %.15g, \"class_weight\": %s, \"max_iter\": %d, \"tol\": %.15g",
-						 run->C, run->balanced ? "\"balanced\"" : "null", run->max_iter, run->tol);
+	{
+		appendStringInfo(&out, "{\"C\": %.15g, \"class_weight\": ", run->C);
+		if (run->nclass_weights > 0)
+			mlc_append_class_weights(run, &out);
+		else
+			appendStringInfoString(&out, run->balanced ? "\"balanced\"" : "null");
+		appendStringInfo(&out, ", \"max_iter\": %d, \"tol\": %.15g", run->max_iter, run->tol);
+	}
 	else if (run->algorithm == MLC_ALGO_LASSO || run->algorithm == MLC_ALGO_ELASTIC_NET)
 		appendStringInfo(&out, "{\"alpha\": %.15g, \"l1_ratio\": %.15g, \"max_iter\": %d, \"tol\": %.15g",
 						 run->alpha, run->l1_ratio, run->max_iter, run->tol);
@@ -635,6 +691,59 @@ mlc_needs_matrix(const MlcTrainRun *run)
 		run->algorithm == MLC_ALGO_ELASTIC_NET;
 }
 
+/* The label of class index c of a fit's y (binary fits use 1 for the positive class) */
+static const char *
+mlc_fit_class_label(const MlcModel *m, int32 c)
+{
+	if (m->nclasses == 2)
+		return m->classes[c == 1 ? m->positive_class : 1 - m->positive_class];
+	return m->classes[c];
+}
+
+/* Every label of an explicit class_weight must be a class of the target */
+static void
+mlc_check_class_weights(MlcTrainRun *run)
+{
+	for (int i = 0; i < run->nclass_weights; i++)
+	{
+		bool		found = false;
+
+		for (int c = 0; c < run->model->nclasses && !found; c++)
+			found = strcmp(run->model->classes[c], run->class_weight_labels[i]) == 0;
+		if (!found)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("class_weight names \"%s\", which is not a class of \"%s\"",
+							run->class_weight_labels[i], run->target),
+					 errhint("Use the class labels as text, as ml_classes lists them after training (booleans are true and false).")));
+	}
+}
+
+/* Row weights from an explicit class_weight; classes it leaves out weigh 1 */
+static double *
+mlc_explicit_weights(MlcTrainRun *run, const int32 *y, int64 n)
+{
+	int			K = run->model->nclasses;
+	double	   *wk = palloc(sizeof(double) * K);
+	double	   *w = palloc(sizeof(double) * Max(n, 1));
+
+	/* a search may set class_weight after the early check */
+	mlc_check_class_weights(run);
+	for (int c = 0; c < K; c++)
+	{
+		const char *label = mlc_fit_class_label(run->model, c);
+
+		wk[c] = 1.0;
+		for (int i = 0; i < run->nclass_weights; i++)
+			if (strcmp(run->class_weight_labels[i], label) == 0)
+				wk[c] = run->class_weight_values[i];
+	}
+	for (int64 i = 0; i < n; i++)
+		w[i] = wk[y[i]];
+	pfree(wk);
+	return w;
+}
+
 /* Rebalance the classes of the rows a classifier is fitted on (sampling.h) */
 static int64
 mlc_resample_fit_rows(MlcTrainRun *run, const double **X, int32 **y, int64 n, int p)
@@ -649,8 +758,8 @@ mlc_resample_fit_rows(MlcTrainRun *run, const double **X, int32 **y, int64 n, in
 	if (m->nclasses == 2)
 	{
 		/* binary fits use 1 for the positive class */
-		names[1] = m->classes[m->positive_class];
-		names[0] = m->classes[1 - m->positive_class];
+		names[1] = (char *) mlc_fit_class_label(m, 1);
+		names[0] = (char *) mlc_fit_class_label(m, 0);
 		class_names = names;
 	}
 	nr = mlc_resample(run->sampling, *X, *y, n, p, m->nclasses, run->seed, class_names, &Xr, &yr);
@@ -725,7 +834,9 @@ mlc_fit(MlcTrainRun *run, const double *X)
 		}
 		if (run->sampling != MLC_SAMPLING_NONE)
 			n = mlc_resample_fit_rows(run, &X, &y, n, p);
-		if (run->balanced)
+		if (run->nclass_weights > 0)
+			w = mlc_explicit_weights(run, y, n);
+		else if (run->balanced)
 		{
 			int64	   *count = palloc0(sizeof(int64) * K);
 
@@ -1620,7 +1731,10 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	run->model = palloc0(sizeof(MlcModel));
 	run->model->positive_class = -1;
 	if (run->task == MLC_TASK_CLASSIFICATION)
+	{
 		mlc_prepare_classes(run, run->model);
+		mlc_check_class_weights(run);
+	}
 	mlc_split(run);
 	if (run->search)
 		mlc_search(run);
