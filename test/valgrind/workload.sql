@@ -1,5 +1,6 @@
 -- A workload over every area of mlcycle, run by test/valgrind/run.sh under valgrind memcheck
--- in a single-user backend: training (both paths, cross-validation, multiclass),
+-- in a single-user backend: training (both paths, cross-validation, multiclass, class
+-- rebalancing, time-ordered split),
 -- scoring, explanations, evaluation, drift, the aggregates, a model card and the loader fuzz.
 CREATE EXTENSION mlcycle;
 SET mlcycle.progress = off;
@@ -9,6 +10,9 @@ SELECT count(*) FROM ml_train('r', 't', 'y', exclude => '{id,lab}');
 SELECT count(*) FROM ml_train('s', 'tn', 'y', exclude => '{id}');
 SELECT count(*) FROM ml_train('c', 't', 'lab', exclude => '{id,y}', cv => 3);
 SELECT count(*) FROM ml_train('m', 't', 'c', exclude => '{id,lab}');
+SELECT count(*) FROM ml_train('sm', 't', 'lab', exclude => '{id,y}', sampling => 'smote', cv => 2);
+SELECT count(*) FROM ml_train('ms', 't', 'c', exclude => '{id,lab}', sampling => 'undersample', hyperparams => '{"class_weight": {"x": 2}}');
+SELECT count(*) FROM ml_train('tl', 't', 'lab', exclude => '{y}', split => 'last', order_by => 'id', sampling => 'oversample', cv => 3);
 SELECT sum(ml_predict('r', t)) FROM t;
 SELECT sum(ml_predict('s', t)) FROM t;
 SELECT count(ml_predict_class('c', t)), count(ml_predict_proba('m', t)) FROM t;
