@@ -105,8 +105,6 @@ typedef struct MlcTrainRun
 	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
 } MlcTrainRun;
 
-static void mlc_check_order_by(MlcTrainRun *run);
-
 /* Milliseconds since the current phase began; starts the next phase */
 static double
 mlc_phase_ms(MlcTrainRun *run, const char *phase)
@@ -273,6 +271,22 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	run->hyperparams_json = out.data;
 }
 
+/* split => 'last' and order_by go together */
+static void
+mlc_check_order_by(MlcTrainRun *run)
+{
+	if (run->split_last && run->order_by == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("split 'last' needs an order_by column"),
+				 errhint("Name the column that orders the rows in time, as in order_by => 'created_at'.")));
+	if (run->order_by != NULL && !run->split_last)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order_by applies only to split 'last'"),
+				 errhint("Add split => 'last' to hold out the latest rows, or remove order_by.")));
+}
+
 /* Read and check the arguments of ml_train */
 static void
 mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
@@ -332,22 +346,6 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 				 errmsg("exclude must be a one-dimensional array of column names"),
 				 errhint("Write it as exclude => '{id,created_at}'.")));
 	run->algorithm = mlc_choose(algorithm, algorithm_names, "algorithm");
-}
-
-/* split => 'last' and order_by go together */
-static void
-mlc_check_order_by(MlcTrainRun *run)
-{
-	if (run->split_last && run->order_by == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("split 'last' needs an order_by column"),
-				 errhint("Name the column that orders the rows in time, as in order_by => 'created_at'.")));
-	if (run->order_by != NULL && !run->split_last)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("order_by applies only to split 'last'"),
-				 errhint("Add split => 'last' to hold out the latest rows, or remove order_by.")));
 }
 
 /* The order_by column must be one of the relation's, other than the target */
@@ -517,27 +515,18 @@ mlc_prepare_classes(MlcTrainRun *run, MlcModel *m)
 				 errhint("Remove positive_class: a multiclass model scores every class (see ml_predict_proba).")));
 }
 
-/* Split the rows into training and test rows (split.h), random or stratified */
+/* Mark test rows by seeded draws (split.h): the smallest overall, or per class */
 static void
-mlc_split(MlcTrainRun *run)
+mlc_split_drawn(MlcTrainRun *run, bool *is_test)
 {
 	int64		n = run->ds->nrows;
 	double	   *u = palloc(sizeof(double) * n);
-	bool	   *is_test = palloc0(sizeof(bool) * n);
 	pg_prng_state rng;
 
 	mlc_split_rng(&rng, run->seed);
 	for (int64 i = 0; i < n; i++)
 		u[i] = pg_prng_double(&rng);
-	if (run->split_last)
-	{
-		/* rows arrive sorted by order_by: hold out the last ones, no shuffling */
-		int64		k = mlc_split_test_count(run->test_size, n);
-
-		for (int64 i = n - k; i < n; i++)
-			is_test[i] = true;
-	}
-	else if (!run->stratified)
+	if (!run->stratified)
 		mlc_split_mark(u, n, mlc_split_test_count(run->test_size, n), is_test);
 	else if (run->test_size > 0)
 	{
@@ -562,6 +551,24 @@ mlc_split(MlcTrainRun *run)
 				is_test[ci[i]] = ct[i];
 		}
 	}
+	pfree(u);
+}
+
+/* Split the rows into training and test rows: random, stratified or the last by order_by */
+static void
+mlc_split(MlcTrainRun *run)
+{
+	int64		n = run->ds->nrows;
+	bool	   *is_test = palloc0(sizeof(bool) * n);
+
+	if (run->split_last)
+	{
+		/* rows arrive sorted by order_by: hold out the last ones, no draws */
+		for (int64 i = n - mlc_split_test_count(run->test_size, n); i < n; i++)
+			is_test[i] = true;
+	}
+	else
+		mlc_split_drawn(run, is_test);
 	run->train_rows = palloc(sizeof(int64) * n);
 	run->test_rows = palloc(sizeof(int64) * n);
 	run->ntrain = run->ntest = 0;
@@ -577,7 +584,6 @@ mlc_split(MlcTrainRun *run)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("only " INT64_FORMAT " training rows after the split", run->ntrain),
 				 errhint("Train on more rows or lower test_size.")));
-	pfree(u);
 	pfree(is_test);
 }
 
