@@ -19,7 +19,13 @@
 #define MLC_ALGO_LOGISTIC		3
 #define MLC_ALGO_LASSO			4
 #define MLC_ALGO_ELASTIC_NET	5
-#define MLC_ALGO_MAX			5
+/* reserved, each with its learner: */
+#define MLC_ALGO_NAIVE_BAYES	6
+#define MLC_ALGO_KNN			7
+#define MLC_ALGO_LINEAR_SVM		8
+#define MLC_ALGO_GBDT			9
+#define MLC_ALGO_RANDOM_FOREST	10
+#define MLC_ALGO_DECISION_TREE	11
 
 /* kind of a raw input column, as ingest sees its SQL type */
 #define MLC_KIND_NUMERIC		1	/* int2/4/8, float4/8, numeric */
@@ -45,12 +51,21 @@
 #define MLC_ENCODE_ONE_HOT		1
 #define MLC_ENCODE_ORDINAL		2
 
+/*
+ * Further per-column transforms (format v3): each keeps its fitted values in
+ * MlcColumn.params; mlc_column_width says how many features it produces.
+ */
+#define MLC_TRANSFORM_NONE		0
+#define MLC_TRANSFORM_MAX		0
+
 /* model format limits: the reader refuses anything larger */
 #define MLC_MAX_COLUMNS			4096
 #define MLC_MAX_CATEGORIES		65536
 #define MLC_MAX_FEATURES		100000
 #define MLC_MAX_CLASSES			1024
 #define MLC_MAX_NAME_LEN		8192
+#define MLC_MAX_COLUMN_PARAMS	1000000 /* fitted values of one column's transform */
+#define MLC_MAX_LEARNER_PARAMS	100000000	/* learner values beyond coef (800 MB) */
 #define MLC_MAX_PROFILE_EDGES	999		/* PSI bin edges of a numeric profile */
 #define MLC_MAX_PROFILE_SAMPLE	1000000 /* sampled values of a numeric profile */
 #define MLC_MAX_PROFILE_CATEGORIES 10000	/* categories of a categorical profile */
@@ -80,6 +95,9 @@ typedef struct MlcColumn
 	double		scale_by;		/* never 0 */
 	int32		ncategories;	/* categorical: sorted distinct values */
 	char	  **categories;		/* NUL-terminated, sorted by strcmp */
+	uint8		transform;		/* MLC_TRANSFORM_* (format v3) */
+	int32		nparams;		/* fitted values of the transform */
+	double	   *params;			/* finite; meaning set by transform */
 	/* derived when the model is built or loaded, not serialized */
 	int32		out_offset;		/* first output feature of this column */
 	int32		out_width;		/* number of output features */
@@ -129,6 +147,8 @@ typedef struct MlcModel
 	int32		positive_class; /* binary: index into classes, else -1 */
 	int32		ncoef_rows;		/* 1 (regression, binary) or nclasses */
 	double	   *coef;			/* ncoef_rows x (nfeatures + 1), intercept last */
+	int64		nlearner_params;	/* format v3: the learner's state beyond coef */
+	double	   *learner_params; /* finite; layout set by the algorithm */
 	MlcProfile *profiles;		/* ncolumns + 1 (the output last), or NULL */
 } MlcModel;
 
@@ -137,6 +157,8 @@ extern bytea *mlc_model_serialize(const MlcModel *model);
 extern MlcModel *mlc_model_deserialize(const bytea *blob);
 extern MlcModel *mlc_model_deserialize_for_scoring(const bytea *blob);
 extern void mlc_model_finalize(MlcModel *model);
+extern int32 mlc_column_width(const MlcColumn *col);
+extern const char *mlc_algorithm_name(int algorithm);
 extern int32 mlc_category_lookup(const MlcColumn *col, const char *s, int len);
 extern void mlc_model_reseal(bytea *blob);	/* fuzzing: fix length and CRC */
 

@@ -5,23 +5,28 @@
  *	  the derived fields (feature offsets, category hash tables), and the SQL
  *	  functions that inspect and fuzz stored models.
  *
- * Model format v1 and v2.  Every integer is little-endian and written byte by byte;
+ * Model format v1, v2 and v3.  Every integer is little-endian and written byte by byte;
  * float8 values are IEEE 754 binary64 bit patterns, little-endian.  A string
  * is a u32 byte length followed by that many bytes (no NUL terminator).
  *
  *	 preamble	magic "MLCY" (4 bytes)
- *				u16 format version (1, or 2 with reference profiles)
- *				u16 flags (0: versions 1 and 2 define none)
+ *				u16 format version (1; 2 with reference profiles; 3 with
+ *				column transforms or learner parameters)
+ *				u16 flags (0: versions 1 to 3 define none)
  *				u32 header length (22)
  *				u32 payload length: bytes after the preamble, CRC excluded
  *	 header		u8 task, u8 algorithm, u32 ncolumns, u32 nfeatures,
  *				u32 nclasses, i32 positive_class, u32 ncoef_rows
  *	 columns	ncolumns times: string name, u8 kind, u8 impute, u8 scale,
  *				u8 encode, f64 fill, i32 fill_index, f64 center, f64 scale_by,
- *				u32 ncategories, ncategories strings (sorted by strcmp)
+ *				u32 ncategories, ncategories strings (sorted by strcmp);
+ *				version 3 only: u8 transform, u32 nparams, nparams f64
  *	 classes	nclasses strings
  *	 coef		ncoef_rows * (nfeatures + 1) f64, row-major, intercept last
- *	 profiles	version 2 only: ncolumns + 1 reference profiles (one per
+ *	 learner	version 3 only: u64 n, n f64 (the algorithm's state beyond coef,
+ *				checked by check_learner_params), then u8 1 when profiles follow
+ *				or 0 when they do not
+ *	 profiles	versions 2 and 3: ncolumns + 1 reference profiles (one per
  *				column, then the model's output), each u8 kind, u64 count,
  *				u64 nulls, then
  *				numeric (1): f64 mean, std, min, max; u32 nedges, nedges
@@ -62,6 +67,7 @@
 #define MLC_MAGIC				"MLCY"
 #define MLC_FORMAT_VERSION		1
 #define MLC_FORMAT_VERSION_PROFILES 2
+#define MLC_FORMAT_VERSION_EXT	3
 #define MLC_PREAMBLE_LEN		16
 #define MLC_HEADER_LEN_V1		22
 #define MLC_CRC_LEN				4
@@ -87,6 +93,7 @@ typedef struct MlcReader
 {
 	const uint8 *p;
 	Size		left;
+	int			version;		/* format version of the blob */
 } MlcReader;
 
 
@@ -200,6 +207,43 @@ check_coef_finite(const MlcModel *model)
 					 errhint("Scale the features, or add regularization (ridge, or a smaller C for logistic regression).")));
 }
 
+/* Fail unless n values are finite: column colname's transform (or, NULL, the learner) */
+static void
+check_values_finite(const double *v, int64 n, const char *colname)
+{
+	int64		k;
+
+	for (k = 0; k < n; k++)
+		if (!isfinite(v[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 colname ?
+					 errmsg("cannot save the model: value " INT64_FORMAT " of the transform of column \"%s\" is not finite",
+							k + 1, colname) :
+					 errmsg("cannot save the model: learner parameter " INT64_FORMAT " is not finite", k + 1),
+					 errdetail("Training produced an infinite or NaN value."),
+					 errhint("Remove infinite values from the data, or add regularization.")));
+}
+
+/* Check the version 3 parts: transform values and learner parameters */
+static void
+check_params_writable(const MlcModel *model)
+{
+	int			i;
+
+	for (i = 0; i < model->ncolumns; i++)
+	{
+		const MlcColumn *col = &model->columns[i];
+
+		if (col->nparams < 0 || col->nparams > MLC_MAX_COLUMN_PARAMS)
+			limit_error("fitted values of a column transform", col->nparams, MLC_MAX_COLUMN_PARAMS);
+		check_values_finite(col->params, col->nparams, col->name);
+	}
+	if (model->nlearner_params < 0 || model->nlearner_params > MLC_MAX_LEARNER_PARAMS)
+		limit_error("learner parameters", model->nlearner_params, MLC_MAX_LEARNER_PARAMS);
+	check_values_finite(model->learner_params, model->nlearner_params, NULL);
+}
+
 /* Refuse a profile whose moments overflowed or whose categories are too long */
 static void
 check_profile_writable(const MlcProfile *p, const char *name)
@@ -254,15 +298,39 @@ check_writable(const MlcModel *model)
 	for (i = 0; i < model->nclasses; i++)
 		check_string_len(model->classes[i], "a class label");
 	check_coef_finite(model);
+	check_params_writable(model);
 	if (model->profiles)
 		for (i = 0; i <= model->ncolumns; i++)
 			check_profile_writable(&model->profiles[i],
 								   i < model->ncolumns ? model->columns[i].name : "the model output");
 }
 
+/* Does the model need format version 3 (column transforms or learner parameters)? */
+static bool
+needs_v3(const MlcModel *model)
+{
+	int			i;
+
+	if (model->nlearner_params > 0)
+		return true;
+	for (i = 0; i < model->ncolumns; i++)
+		if (model->columns[i].transform != MLC_TRANSFORM_NONE || model->columns[i].nparams > 0)
+			return true;
+	return false;
+}
+
+/* The format version a model is written in: the lowest that holds it */
+static int
+model_version(const MlcModel *model)
+{
+	if (needs_v3(model))
+		return MLC_FORMAT_VERSION_EXT;
+	return model->profiles ? MLC_FORMAT_VERSION_PROFILES : MLC_FORMAT_VERSION;
+}
+
 /* Write one column's preprocessing step */
 static void
-write_column(MlcWriter *w, const MlcColumn *col)
+write_column(MlcWriter *w, const MlcColumn *col, int version)
 {
 	int			j;
 
@@ -278,6 +346,13 @@ write_column(MlcWriter *w, const MlcColumn *col)
 	put_u32(w, (uint32) col->ncategories);
 	for (j = 0; j < col->ncategories; j++)
 		put_string(w, col->categories[j]);
+	if (version >= MLC_FORMAT_VERSION_EXT)
+	{
+		put_u8(w, col->transform);
+		put_u32(w, (uint32) col->nparams);
+		for (j = 0; j < col->nparams; j++)
+			put_f64(w, col->params[j]);
+	}
 }
 
 /* Write one reference profile */
@@ -319,7 +394,7 @@ write_profile(MlcWriter *w, const MlcProfile *p)
 
 /* Write everything after the preamble and before the CRC */
 static void
-write_payload(MlcWriter *w, const MlcModel *model)
+write_payload(MlcWriter *w, const MlcModel *model, int version)
 {
 	int64		ncoef = (int64) model->ncoef_rows * (model->nfeatures + 1);
 	int64		k;
@@ -333,11 +408,18 @@ write_payload(MlcWriter *w, const MlcModel *model)
 	put_i32(w, model->positive_class);
 	put_u32(w, (uint32) model->ncoef_rows);
 	for (i = 0; i < model->ncolumns; i++)
-		write_column(w, &model->columns[i]);
+		write_column(w, &model->columns[i], version);
 	for (i = 0; i < model->nclasses; i++)
 		put_string(w, model->classes[i]);
 	for (k = 0; k < ncoef; k++)
 		put_f64(w, model->coef[k]);
+	if (version >= MLC_FORMAT_VERSION_EXT)
+	{
+		put_u64(w, (uint64) model->nlearner_params);
+		for (k = 0; k < model->nlearner_params; k++)
+			put_f64(w, model->learner_params[k]);
+		put_u8(w, model->profiles ? 1 : 0);
+	}
 	if (model->profiles)
 		for (i = 0; i <= model->ncolumns; i++)
 			write_profile(w, &model->profiles[i]);
@@ -345,13 +427,13 @@ write_payload(MlcWriter *w, const MlcModel *model)
 
 /* Write the preamble for a payload of the given length */
 static void
-write_preamble(MlcWriter *w, uint32 payload_len, bool profiles)
+write_preamble(MlcWriter *w, uint32 payload_len, int version)
 {
 	int			i;
 
 	for (i = 0; i < 4; i++)
 		put_u8(w, (uint8) MLC_MAGIC[i]);
-	put_u16(w, profiles ? MLC_FORMAT_VERSION_PROFILES : MLC_FORMAT_VERSION);
+	put_u16(w, (uint16) version);
 	put_u16(w, 0);
 	put_u32(w, MLC_HEADER_LEN_V1);
 	put_u32(w, payload_len);
@@ -397,7 +479,7 @@ verify_written(const bytea *blob)
 	MemoryContextDelete(cxt);
 }
 
-/* Serialize a model (v2 when it has profiles, else v1); see the top of the file */
+/* Serialize a model in the lowest version that holds it; see the top of the file */
 bytea *
 mlc_model_serialize(const MlcModel *model)
 {
@@ -406,9 +488,11 @@ mlc_model_serialize(const MlcModel *model)
 	uint64		total;
 	bytea	   *blob;
 	pg_crc32c	crc;
+	int			version;
 
 	check_writable(model);
-	write_payload(&w, model);
+	version = model_version(model);
+	write_payload(&w, model, version);
 	payload_len = w.pos;
 	total = MLC_PREAMBLE_LEN + payload_len + MLC_CRC_LEN;
 	if (total > MaxAllocSize - VARHDRSZ)
@@ -423,8 +507,8 @@ mlc_model_serialize(const MlcModel *model)
 	SET_VARSIZE(blob, VARHDRSZ + total);
 	w.buf = (uint8 *) VARDATA(blob);
 	w.pos = 0;
-	write_preamble(&w, (uint32) payload_len, model->profiles != NULL);
-	write_payload(&w, model);
+	write_preamble(&w, (uint32) payload_len, version);
+	write_payload(&w, model, version);
 	Assert(w.pos == MLC_PREAMBLE_LEN + payload_len);
 	crc = model_crc(w.buf, w.pos);
 	put_u32(&w, crc);
@@ -641,6 +725,8 @@ check_column_enums(const MlcColumn *col, int colno)
 		bad_field(colno, "imputation", col->impute);
 	if (col->scale > MLC_SCALE_ROBUST)
 		bad_field(colno, "scaling", col->scale);
+	if (col->transform > MLC_TRANSFORM_MAX)
+		bad_field(colno, "transform", col->transform);
 	if (categorical ? (col->encode != MLC_ENCODE_ONE_HOT &&
 					   col->encode != MLC_ENCODE_ORDINAL)
 		: col->encode != MLC_ENCODE_NONE)
@@ -673,6 +759,54 @@ read_categories(MlcReader *r, MlcColumn *col, int colno)
 	}
 }
 
+/* Read n finite float8 values; what names them in errors */
+static double *
+read_finite_values(MlcReader *r, int64 n, const char *what)
+{
+	double	   *v;
+	int64		k;
+
+	need(r, (Size) n * 8, what);
+	v = palloc(sizeof(double) * Max(n, 1));
+	for (k = 0; k < n; k++)
+	{
+		v[k] = get_f64(r, what);
+		if (!isfinite(v[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid mlcycle model: value " INT64_FORMAT " of the %s is not finite", k + 1, what),
+					 MLC_CORRUPT_HINT));
+	}
+	return v;
+}
+
+/*
+ * Check a column transform's fitted values against what the transform
+ * needs.  Every transform adds a case; none (the default) has no values.
+ */
+static void
+check_column_params(const MlcColumn *col, int colno)
+{
+	switch (col->transform)
+	{
+		default:
+			if (col->nparams != 0)
+				bad_field(colno, "number of transform values", col->nparams);
+	}
+}
+
+/* Read the version 3 transform of column colno */
+static void
+read_column_params(MlcReader *r, MlcColumn *col, int colno)
+{
+	col->transform = get_u8(r, "column");
+	if (col->transform > MLC_TRANSFORM_MAX)
+		bad_field(colno, "transform", col->transform);
+	col->nparams = get_count(r, "column transform values", MLC_MAX_COLUMN_PARAMS, 8);
+	col->params = read_finite_values(r, col->nparams, "column transform values");
+	check_column_params(col, colno);
+}
+
 /* Read and check column colno (1-based) */
 static void
 read_column(MlcReader *r, MlcColumn *col, int colno)
@@ -693,6 +827,8 @@ read_column(MlcReader *r, MlcColumn *col, int colno)
 	read_categories(r, col, colno);
 	if (col->fill_index < -1 || col->fill_index >= col->ncategories)
 		bad_field(colno, "fill category index", col->fill_index);
+	if (r->version >= MLC_FORMAT_VERSION_EXT)
+		read_column_params(r, col, colno);
 }
 
 /* qsort comparator over an array of C strings */
@@ -762,7 +898,7 @@ check_header(const MlcModel *model)
 	if (model->task != MLC_TASK_REGRESSION &&
 		model->task != MLC_TASK_CLASSIFICATION)
 		bad_field(0, "task", model->task);
-	if (model->algorithm < 1 || model->algorithm > MLC_ALGO_MAX)
+	if (strcmp(mlc_algorithm_name(model->algorithm), "unknown") == 0)
 		bad_field(0, "algorithm", model->algorithm);
 	if (model->task == MLC_TASK_REGRESSION ? model->nclasses != 0
 		: model->nclasses < 2)
@@ -811,10 +947,7 @@ count_features(const MlcModel *model)
 	{
 		const MlcColumn *col = &model->columns[i];
 
-		if (col->kind == MLC_KIND_CATEGORICAL && col->encode == MLC_ENCODE_ONE_HOT)
-			n += col->ncategories;
-		else
-			n += 1;
+		n += mlc_column_width(col);
 	}
 	return n;
 }
@@ -837,6 +970,45 @@ read_coef(MlcReader *r, MlcModel *model)
 					 errmsg("invalid mlcycle model: coefficient " INT64_FORMAT " is not finite", k + 1),
 					 MLC_CORRUPT_HINT));
 	}
+}
+
+/*
+ * Check the learner parameters against the algorithm and the header, so that
+ * scoring can index them without checks.  Each algorithm that keeps state
+ * beyond coef adds a case; the others have none.
+ */
+static void
+check_learner_params(const MlcModel *model)
+{
+	switch (model->algorithm)
+	{
+		default:
+			if (model->nlearner_params != 0)
+				bad_field(0, "number of learner parameters", model->nlearner_params);
+	}
+}
+
+/* Read the version 3 learner parameters; true when reference profiles follow */
+static bool
+read_learner_params(MlcReader *r, MlcModel *model)
+{
+	uint64		n = get_u64(r, "learner parameters");
+	uint8		has_profiles;
+
+	if (n > (uint64) MLC_MAX_LEARNER_PARAMS || n > r->left / 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid mlcycle model: impossible number of learner parameters"),
+				 errdetail("The model announces " UINT64_FORMAT " values, but only %zu bytes remain.",
+						   n, r->left),
+				 MLC_CORRUPT_HINT));
+	model->nlearner_params = (int64) n;
+	model->learner_params = read_finite_values(r, model->nlearner_params, "learner parameters");
+	check_learner_params(model);
+	has_profiles = get_u8(r, "learner parameters");
+	if (has_profiles > 1)
+		bad_field(0, "profiles flag", has_profiles);
+	return has_profiles == 1;
 }
 
 /* Fail because profile no (1-based; ncolumns + 1 is the output) is inconsistent */
@@ -994,14 +1166,13 @@ open_blob(const bytea *blob)
 				 errdetail("A model starts with the bytes \"%s\"; this value does not.",
 						   MLC_MAGIC),
 				 MLC_CORRUPT_HINT));
-	if (le16(data + 4) != MLC_FORMAT_VERSION &&
-		le16(data + 4) != MLC_FORMAT_VERSION_PROFILES)
+	if (le16(data + 4) < MLC_FORMAT_VERSION || le16(data + 4) > MLC_FORMAT_VERSION_EXT)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid mlcycle model: unsupported format version %u",
 						(unsigned) le16(data + 4)),
-				 errdetail("This version of mlcycle reads model format versions %d and %d.",
-						   MLC_FORMAT_VERSION, MLC_FORMAT_VERSION_PROFILES),
+				 errdetail("This version of mlcycle reads model format versions %d to %d.",
+						   MLC_FORMAT_VERSION, MLC_FORMAT_VERSION_EXT),
 				 errhint("Load the model with the mlcycle version that wrote it, or retrain it.")));
 	if (len < MLC_MIN_MODEL_LEN)
 		ereport(ERROR,
@@ -1031,12 +1202,13 @@ open_blob(const bytea *blob)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid mlcycle model: unsupported flags 0x%04X",
 						(unsigned) le16(data + 6)),
-				 errdetail("Format versions 1 and 2 define no flags."),
+				 errdetail("Format versions 1 to 3 define no flags."),
 				 MLC_CORRUPT_HINT));
 	if (le32(data + 8) != MLC_HEADER_LEN_V1)
 		bad_field(0, "header length", le32(data + 8));
 	r.p = data + MLC_PREAMBLE_LEN;
 	r.left = len - MLC_PREAMBLE_LEN - MLC_CRC_LEN;
+	r.version = le16(data + 4);
 	return r;
 }
 
@@ -1067,6 +1239,7 @@ deserialize(const bytea *blob, bool profiles)
 	MlcReader	r = open_blob(blob);
 	MlcModel   *model = palloc0(sizeof(MlcModel));
 	int64		nfeatures;
+	bool		has_profiles;
 
 	read_header(&r, model);
 	read_columns(&r, model);
@@ -1080,7 +1253,10 @@ deserialize(const bytea *blob, bool profiles)
 				 MLC_CORRUPT_HINT));
 	read_classes(&r, model);
 	read_coef(&r, model);
-	if (le16((const uint8 *) VARDATA_ANY(blob) + 4) == MLC_FORMAT_VERSION_PROFILES)
+	has_profiles = r.version == MLC_FORMAT_VERSION_PROFILES;
+	if (r.version >= MLC_FORMAT_VERSION_EXT)
+		has_profiles = read_learner_params(&r, model);
+	if (has_profiles)
 	{
 		if (!profiles)
 			r.left = 0;
@@ -1091,8 +1267,8 @@ deserialize(const bytea *blob, bool profiles)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid mlcycle model: trailing bytes"),
-				 errdetail_plural("%zu byte follows the coefficients.",
-								  "%zu bytes follow the coefficients.",
+				 errdetail_plural("%zu byte follows the model's last section.",
+								  "%zu bytes follow the model's last section.",
 								  r.left, r.left),
 				 MLC_CORRUPT_HINT));
 	mlc_model_finalize(model);
@@ -1127,6 +1303,39 @@ build_category_hash(MlcColumn *col)
 	}
 }
 
+/*
+ * Features one column produces, from its kind, encoding and transform only
+ * (the reader calls it before trusting any derived field).  Transforms that
+ * widen a column add a case.
+ */
+int32
+mlc_column_width(const MlcColumn *col)
+{
+	if (col->kind == MLC_KIND_CATEGORICAL && col->encode == MLC_ENCODE_ONE_HOT)
+		return col->ncategories;
+	return 1;
+}
+
+/* SQL name of an algorithm; "unknown" for a number no learner has */
+const char *
+mlc_algorithm_name(int algorithm)
+{
+	switch (algorithm)
+	{
+		case MLC_ALGO_LINEAR:
+			return "linear";
+		case MLC_ALGO_RIDGE:
+			return "ridge";
+		case MLC_ALGO_LOGISTIC:
+			return "logistic";
+		case MLC_ALGO_LASSO:
+			return "lasso";
+		case MLC_ALGO_ELASTIC_NET:
+			return "elastic_net";
+	}
+	return "unknown";
+}
+
 /* Compute out_offset/out_width, nfeatures and the category hash tables */
 void
 mlc_model_finalize(MlcModel *model)
@@ -1141,7 +1350,7 @@ mlc_model_finalize(MlcModel *model)
 		col->hash = NULL;
 		col->hash_size = 0;
 		if (col->kind != MLC_KIND_CATEGORICAL)
-			col->out_width = 1;
+			col->out_width = mlc_column_width(col);
 		else
 		{
 			if (col->ncategories < 0 || col->ncategories > MLC_MAX_CATEGORIES)
@@ -1151,13 +1360,10 @@ mlc_model_finalize(MlcModel *model)
 						 errdetail("It has %d distinct values; the limit is %d.",
 								   col->ncategories, MLC_MAX_CATEGORIES),
 						 errhint("Exclude the column from training.")));
-			if (col->encode == MLC_ENCODE_ONE_HOT)
-				col->out_width = col->ncategories;
-			else if (col->encode == MLC_ENCODE_ORDINAL)
-				col->out_width = 1;
-			else
+			if (col->encode != MLC_ENCODE_ONE_HOT && col->encode != MLC_ENCODE_ORDINAL)
 				elog(ERROR, "categorical column \"%s\" has encoding %d",
 					 col->name, col->encode);
+			col->out_width = mlc_column_width(col);
 			build_category_hash(col);
 		}
 		col->out_offset = (int32) offset;
@@ -1333,25 +1539,6 @@ task_name(int task)
 	return task == MLC_TASK_REGRESSION ? "regression" : "classification";
 }
 
-/* SQL name of an algorithm */
-static const char *
-algorithm_name(int algorithm)
-{
-	switch (algorithm)
-	{
-		case MLC_ALGO_LINEAR:
-			return "linear";
-		case MLC_ALGO_RIDGE:
-			return "ridge";
-		case MLC_ALGO_LOGISTIC:
-			return "logistic";
-		case MLC_ALGO_LASSO:
-			return "lasso";
-		case MLC_ALGO_ELASTIC_NET:
-			return "elastic_net";
-	}
-	return "unknown";
-}
 
 /* Build a jsonb value from JSON text */
 static Datum
@@ -1416,7 +1603,7 @@ mlc_model_info(PG_FUNCTION_ARGS)
 					 "{\"format_version\": %d, \"task\": \"%s\", \"algorithm\": \"%s\", "
 					 "\"columns\": %d, \"features\": %d, \"classes\": %d",
 					 (int) le16((const uint8 *) VARDATA_ANY(blob) + 4), task_name(model->task),
-					 algorithm_name(model->algorithm), model->ncolumns,
+					 mlc_algorithm_name(model->algorithm), model->ncolumns,
 					 model->nfeatures, model->nclasses);
 	if (model->profiles)
 	{

@@ -37,10 +37,13 @@
 
 PG_FUNCTION_INFO_V1(ml_train);
 
-static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", "all", NULL};
+/* algorithm => 'all': never a model's algorithm */
+#define MLC_ALGO_ALL			100
 
-/* algorithm => 'all': its index in algorithm_names, never a model's algorithm */
-#define MLC_ALGO_ALL			6
+/* algorithm => ...: the names ml_train accepts and the MLC_ALGO_* each means (0: auto) */
+static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", "all", NULL};
+static const int algorithm_ids[] = {0, MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LOGISTIC, MLC_ALGO_LASSO,
+	MLC_ALGO_ELASTIC_NET, MLC_ALGO_ALL};
 static const char *const task_names[] = {"regression", "classification", NULL};
 static const char *const split_names[] = {"random", "stratified", "last", NULL};
 static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
@@ -206,7 +209,7 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	{
 		MlcJsonPair *p = lfirst(lc);
 		const char *key = keys[mlc_choose(p->key, keys, psprintf("hyperparameter for %s",
-																algorithm_names[run->algorithm]))];
+																mlc_algorithm_name(run->algorithm)))];
 
 		if (strcmp(key, "positive_class") == 0)
 			run->positive_label = p->value.type == jbvString ? mlc_json_string(p, "hyperparameter") :
@@ -345,7 +348,7 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("exclude must be a one-dimensional array of column names"),
 				 errhint("Write it as exclude => '{id,created_at}'.")));
-	run->algorithm = mlc_choose(algorithm, algorithm_names, "algorithm");
+	run->algorithm = algorithm_ids[mlc_choose(algorithm, algorithm_names, "algorithm")];
 }
 
 /* The order_by column must be one of the relation's, other than the target */
@@ -392,7 +395,7 @@ mlc_resolve_task(MlcTrainRun *run, Oid relid)
 	if (run->task == MLC_TASK_CLASSIFICATION && run->algorithm != MLC_ALGO_LOGISTIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("algorithm \"%s\" does not do classification", algorithm_names[run->algorithm]),
+				 errmsg("algorithm \"%s\" does not do classification", mlc_algorithm_name(run->algorithm)),
 				 errhint("Use algorithm => 'logistic' or 'auto' for a classification target.")));
 	if (run->task == MLC_TASK_REGRESSION && run->algorithm == MLC_ALGO_LOGISTIC)
 		ereport(ERROR,
@@ -1074,7 +1077,7 @@ mlc_store(MlcTrainRun *run, bytea *blob)
 	split = mlc_split_json(run);
 	v[0] = CStringGetTextDatum(run->project);
 	v[1] = CStringGetTextDatum(task_names[run->task - 1]);
-	v[2] = CStringGetTextDatum(algorithm_names[run->algorithm]);
+	v[2] = CStringGetTextDatum(mlc_algorithm_name(run->algorithm));
 	v[3] = CStringGetTextDatum(run->ds->relname);
 	v[4] = CStringGetTextDatum(run->target);
 	v[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run->hyperparams_json));
@@ -1692,7 +1695,7 @@ mlc_train_single_pass(MlcTrainRun *run)
 	ms = mlc_phase_ms(run, "read_fit");
 	mlc_progress_notice("mlcycle: read " INT64_FORMAT " rows with %d features from %s and fitted %s in one pass in %.0f ms (" INT64_FORMAT " skipped: NULL target)",
 						run->ds->nread, run->ds->ncols, run->ds->relname,
-						algorithm_names[run->algorithm], ms, run->ds->nskipped);
+						mlc_algorithm_name(run->algorithm), ms, run->ds->nskipped);
 	for (int j = 0; j < res.model->ncolumns; j++)
 		if (res.constant[j])
 			mlc_notice_constant(run, res.model->columns[j].name);
@@ -1764,9 +1767,9 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	ms = mlc_phase_ms(run, "fit");
 	if (mlc_needs_matrix(run))
 		mlc_progress_notice("mlcycle: fitted %s in %.0f ms (%d iterations)",
-						algorithm_names[run->algorithm], ms, run->iterations);
+						mlc_algorithm_name(run->algorithm), ms, run->iterations);
 	else
-		mlc_progress_notice("mlcycle: fitted %s in %.0f ms", algorithm_names[run->algorithm], ms);
+		mlc_progress_notice("mlcycle: fitted %s in %.0f ms", mlc_algorithm_name(run->algorithm), ms);
 	if (X)
 		pfree(X);
 	mlc_set_baseline(run);
@@ -1793,7 +1796,7 @@ mlc_put_result(ReturnSetInfo *rsinfo, MlcTrainRun *run, int64 model_id, bool dep
 
 	values[0] = CStringGetTextDatum(run->project);
 	values[1] = Int64GetDatum(model_id);
-	values[2] = CStringGetTextDatum(algorithm_names[run->algorithm]);
+	values[2] = CStringGetTextDatum(mlc_algorithm_name(run->algorithm));
 	values[3] = CStringGetTextDatum(task_names[run->task - 1]);
 	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run->metrics.data));
 	values[5] = BoolGetDatum(deployed);
@@ -1930,7 +1933,7 @@ ml_train(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	values[0] = CStringGetTextDatum(run.project);
 	values[1] = Int64GetDatum(model_id);
-	values[2] = CStringGetTextDatum(algorithm_names[run.algorithm]);
+	values[2] = CStringGetTextDatum(mlc_algorithm_name(run.algorithm));
 	values[3] = CStringGetTextDatum(task_names[run.task - 1]);
 	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run.metrics.data));
 	values[5] = BoolGetDatum(deployed);
