@@ -23,4 +23,5 @@ SELECT count(*) FROM ml_drift('s', 'tn', options => '{"sample_size": 50}');
 SELECT (ml_ks_test(a, id % 2 = 0)).statistic, ml_psi(a, id % 2 = 0), ml_js_distance(c, id % 2 = 0) FROM t;
 SELECT ml_roc_auc(a / 20, lab), ml_f1(c, c), ml_r2(a, y) FROM t;
 SELECT length(ml_model_card('c'));
+SELECT ml_import_model('copy_' || model_id, ml_export_model(model_id)) > 0 FROM mlcycle.models ORDER BY model_id;
 SELECT mlcycle.fuzz_model_loader(model, 2000, 1) FROM mlcycle.models WHERE model_id = 1;
