@@ -44,7 +44,7 @@ END
 $$;
 COMMENT ON FUNCTION mlcycle.visible_model(bigint) IS 'Internal: a model the caller may see, or an error.';
 
--- Refuse to act on the deployed model of its project.
+-- Refuse to act on the deployed model or the active canary of its project.
 CREATE FUNCTION mlcycle.refuse_deployed(p_model mlcycle.models, p_project mlcycle.projects, p_what text)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -56,9 +56,14 @@ BEGIN
 			USING ERRCODE = 'object_in_use',
 				  HINT = 'Deploy another model first, e.g. ml_deploy(''' || p_project.name || ''', ''best_score'').';
 	END IF;
+	IF EXISTS (SELECT 1 FROM mlcycle.current_canaries c WHERE c.model_id = p_model.model_id) THEN
+		RAISE EXCEPTION 'model % is the canary of project "%" and cannot be %', p_model.model_id, p_project.name, p_what
+			USING ERRCODE = 'object_in_use',
+				  HINT = 'Stop the canary first: ml_deploy(''' || p_project.name || ''', ''rollback'').';
+	END IF;
 END
 $$;
-COMMENT ON FUNCTION mlcycle.refuse_deployed(mlcycle.models, mlcycle.projects, text) IS 'Internal: an error when the model is the deployed one.';
+COMMENT ON FUNCTION mlcycle.refuse_deployed(mlcycle.models, mlcycle.projects, text) IS 'Internal: an error when the model is the deployed one or the active canary.';
 
 CREATE FUNCTION ml_retire_model(model_id bigint, reason text) RETURNS void
 LANGUAGE plpgsql VOLATILE

@@ -1,7 +1,7 @@
 -- A workload over every area of mlcycle, run by test/valgrind/run.sh under valgrind memcheck
 -- in a single-user backend: training (both paths, cross-validation, multiclass, class
 -- rebalancing, time-ordered split),
--- scoring, explanations, evaluation, drift, the aggregates, a model card and the loader fuzz.
+-- scoring, canary routing and batch scoring, export/import, explanations, evaluation, drift, the aggregates, a model card and the loader fuzz.
 CREATE EXTENSION mlcycle;
 SET mlcycle.progress = off;
 CREATE TABLE t AS SELECT i AS id, (i % 97)::float8 / 7 AS a, CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 31 % 101)::float8 END AS b, (ARRAY['x','y','z'])[1 + i % 3] AS c, (i % 5 = 0) AS flag, (i % 97)::float8 / 7 * 2 + (i * 31 % 101) * 0.1 AS y, CASE WHEN i % 3 = 0 THEN 'yes' ELSE 'no' END AS lab FROM generate_series(1, 3000) i;
@@ -16,6 +16,12 @@ SELECT count(*) FROM ml_train('tl', 't', 'lab', exclude => '{y}', split => 'last
 SELECT sum(ml_predict('r', t)) FROM t;
 SELECT sum(ml_predict('s', t)) FROM t;
 SELECT count(ml_predict_class('c', t)), count(ml_predict_proba('m', t)) FROM t;
+SELECT count(*) FROM ml_train('c', 't', 'lab', exclude => '{id,y,b}', deploy => 'none');
+SELECT ml_deploy('c', 'canary', (SELECT max(model_id) FROM mlcycle.models), traffic => 0.3) > 0;
+SELECT count(ml_predict_class('c', t, id)), sum(ml_predict('c', t, id)), count(DISTINCT ml_route('c', id)) FROM t;
+SELECT ml_score_table('c', 't', 'c_scores', '{id}', '{"batch_blocks": 5}');
+SELECT count(*) FROM ml_evaluate('c', 'c_scores', 't', '{id}');
+SELECT count(*) FROM ml_ab_report('c');
 SELECT count(*) FROM ml_explain('c', (SELECT t FROM t LIMIT 1));
 SELECT count(*) FROM ml_evaluate('c', 't');
 SELECT count(*) FROM ml_drift('r', 't');
