@@ -557,19 +557,31 @@ END;
 COMMENT ON FUNCTION mlcycle.job_model_relation(bigint, bigint, text)
 	IS 'Internal: a retraining worker records the relation its challenger was trained on.';
 
--- ml_train arguments that repeat a model's training on another relation.
+-- ml_train arguments that repeat a model's training on another relation: its
+-- algorithm, task, split and the user-settable part of its stored
+-- hyperparameters and preprocessing (fitted values dropped), with the
+-- relation's other columns excluded.
 CREATE FUNCTION mlcycle.retrain_arguments(m mlcycle.models, rel regclass) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 RETURN jsonb_build_object(
-	'target', m.target, 'algorithm', m.algorithm, 'hyperparams', m.hyperparams, 'preprocess', m.preprocess,
-	'task', m.task, 'test_size', coalesce((m.split->>'test_size')::float8, 0.25),
+	'target', m.target, 'algorithm', m.algorithm, 'task', m.task,
+	'hyperparams', jsonb_strip_nulls(m.hyperparams)
+		|| CASE WHEN cardinality(m.classes) = 2 THEN jsonb_build_object('positive_class', m.positive_class)
+				ELSE '{}' END,
+	'preprocess', (SELECT coalesce(jsonb_object_agg(c.key,
+						(SELECT coalesce(jsonb_object_agg(s.key, s.value), '{}')
+						 FROM jsonb_each(c.value) s
+						 WHERE s.key IN ('impute', 'scale', 'encode')
+							OR (s.key = 'fill_value' AND c.value->>'impute' = 'constant'))), '{}')
+				   FROM jsonb_each(m.preprocess) c),
+	'test_size', coalesce((m.split->>'test_size')::float8, 0.25),
 	'split', coalesce(m.split->>'method', 'random'), 'seed', coalesce((m.split->>'seed')::int, 42),
 	'order_by', m.split->>'order_by', 'sampling', m.split->>'sampling',
 	'exclude', (SELECT coalesce(jsonb_agg(a.attname ORDER BY a.attnum), '[]')
 				FROM pg_attribute a
 				WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-				  AND a.attname::text <> m.target AND a.attname::text <> ALL (m.features)));
+				  AND a.attname::text <> m.target AND NOT m.preprocess ? a.attname::text));
 COMMENT ON FUNCTION mlcycle.retrain_arguments(mlcycle.models, regclass)
 	IS 'Internal: the ml_train arguments of a model, with the other columns of relation excluded.';
 
