@@ -56,7 +56,8 @@ mlc_jobs_init(void)
 							   NULL,
 							   &mlc_scheduler_database,
 							   "postgres",
-							   PGC_POSTMASTER, 0,
+	/* a library loaded after startup cannot define PGC_POSTMASTER variables */
+							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("mlcycle.naptime",
 							"Seconds between two checks of the retraining policies.",

@@ -19,7 +19,10 @@ BEGIN
 		   CASE WHEN current_setting('application_name') LIKE 'mlcycle job %'
 				THEN current_setting('application_name') ELSE 'ml_train' END,
 		   p.owner
-	FROM mlcycle.projects p WHERE p.project_id = NEW.project_id;
+	FROM mlcycle.projects p WHERE p.project_id = NEW.project_id
+	  -- a restore (pg_restore) reloads the audit rows of the models it reloads
+	  AND NOT EXISTS (SELECT 1 FROM mlcycle.audit_log a
+					  WHERE a.action = 'train' AND a.model_id = NEW.model_id AND a.project = p.name);
 	RETURN NULL;
 END
 $$;
@@ -40,7 +43,10 @@ BEGIN
 							   WHERE d.project_id = NEW.project_id AND d.deployment_id < NEW.deployment_id
 							   ORDER BY d.deployment_id DESC LIMIT 1)),
 		   NEW.reason, p.owner
-	FROM mlcycle.projects p WHERE p.project_id = NEW.project_id;
+	FROM mlcycle.projects p WHERE p.project_id = NEW.project_id
+	  AND NOT EXISTS (SELECT 1 FROM mlcycle.audit_log a
+					  WHERE a.action IN ('deploy', 'rollback') AND a.project = p.name
+						AND a.detail->>'deployment_id' = NEW.deployment_id::text);
 	RETURN NULL;
 END
 $$;
