@@ -199,7 +199,7 @@ BEGIN
 		INSERT INTO mlcycle.audit_log (project, action, detail, reason, owner, actor)
 		VALUES (j.project, 'job_failed',
 				jsonb_build_object('job_id', j.job_id, 'kind', j.kind, 'sqlstate', p_sqlstate, 'phase', p_phase),
-				p_message, j.role, current_user);
+				p_message, j.role, j.role);
 	END IF;
 END
 $$;
@@ -441,7 +441,7 @@ BEGIN
 		RAISE EXCEPTION 'min_new_rows must be at least 1'
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass NULL to ignore new rows.';
 	END IF;
-	IF max_metric_drop IS NOT NULL AND NOT max_metric_drop >= 0 THEN
+	IF max_metric_drop IS NOT NULL AND (NOT max_metric_drop >= 0 OR max_metric_drop = 'NaN') THEN
 		RAISE EXCEPTION 'max_metric_drop must be a number at least 0'
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass the largest acceptable drop of the realized headline metric, such as 0.05.';
