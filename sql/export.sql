@@ -53,7 +53,7 @@ FROM (SELECT c.original,
 	  WHERE a.task = 'regression') s;
 -- an imported model is not deployed, and is recorded in the audit trail
 SELECT count(*) FROM mlcycle.current_deployments d JOIN copies c ON c.copy = d.model_id;
-SELECT action, count(*) FROM mlcycle.audit GROUP BY action;
+SELECT action, count(*) FROM mlcycle.audit_log GROUP BY action ORDER BY action;
 -- bad documents: clear errors, nothing stored
 CREATE TABLE doc AS SELECT ml_export_model(min(model_id)) AS d FROM originals;
 CREATE FUNCTION ex_try(p_doc jsonb) RETURNS text LANGUAGE plpgsql AS $$

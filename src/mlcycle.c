@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "jobs.h"
 #include "learners.h"
 #include "mlcycle.h"
 #include "profile.h"
@@ -65,6 +66,7 @@ _PG_init(void)
 							10000, 10, MLC_MAX_PROFILE_SAMPLE,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	mlc_jobs_init();
 	MarkGUCPrefixReserved("mlcycle");
 	mlc_linalg_init();
 }

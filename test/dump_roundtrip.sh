@@ -39,7 +39,7 @@ SELECT 'projects', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::
 SELECT 'models', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.models t;
 SELECT 'deployments', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.deployments t;
 SELECT 'evaluations', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.evaluations t;
-SELECT 'audit', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.audit t;
+SELECT 'audit_log', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.audit_log t;
 SELECT 'drift_reports', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.drift_reports t;
 SELECT 'drift_results', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.drift_results t;
 EOF

@@ -112,7 +112,7 @@ BEGIN
 					  DETAIL = SQLERRM,
 					  HINT = 'Pass the jsonb that ml_export_model returned, unchanged.';
 	END;
-	INSERT INTO mlcycle.audit (project, model_id, action, detail, owner)
+	INSERT INTO mlcycle.audit_log (project, model_id, action, detail, owner)
 	VALUES (project, v_model_id, 'import_model', jsonb_build_object('source', model->'source'), current_user);
 	RETURN v_model_id;
 END
