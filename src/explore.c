@@ -53,6 +53,21 @@ mlc_explore_relname(Oid relid)
 									  get_rel_name(relid));
 }
 
+/* Resolve a relation like ml_train does; the caller needs SELECT on it or on some columns */
+Oid
+mlc_explore_resolve(const char *relation)
+{
+	Oid			relid = mlc_resolve_relation(relation, false);
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for relation %s", relation),
+				 errhint("Exploration reads the relation with your privileges: ask its owner for SELECT.")));
+	return relid;
+}
+
 /* Kind of a column type, and whether it is an integer */
 static MlcExploreKind
 mlc_explore_kind(Oid typid, bool *integer)
@@ -196,6 +211,10 @@ mlc_explore_summaries(Oid relid, MlcExploreCol *cols, int ncols, bool numeric_on
 		if (numeric_only && cols[i].kind != MLC_EXPLORE_NUMERIC)
 			continue;
 		states[i] = mlc_explore_get_bytea(2 + k++);
+		/* an aggregate over no rows */
+		if (states[i] == NULL)
+			states[i] = mlc_sketch_empty(cols[i].kind == MLC_EXPLORE_NUMERIC ||
+										 cols[i].kind == MLC_EXPLORE_TEMPORAL);
 	}
 	return states;
 }
@@ -262,7 +281,7 @@ Datum
 mlc_profile(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			relid = mlc_resolve_relation(text_to_cstring(PG_GETARG_TEXT_PP(0)), true);
+	Oid			relid = mlc_explore_resolve(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	int			ncols;
 	MlcExploreCol *cols = mlc_explore_columns(relid, &ncols);
 	bytea	  **states;
@@ -337,10 +356,15 @@ mlc_outliers(PG_FUNCTION_ARGS)
 	int64	   *n;
 	StringInfoData q;
 
-	if (method == NULL || (strcmp(method, "iqr") != 0 && strcmp(method, "zscore") != 0))
+	if (method == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("outlier method must not be NULL"),
+				 errhint("Valid methods are iqr and zscore.")));
+	if (strcmp(method, "iqr") != 0 && strcmp(method, "zscore") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown outlier method \"%s\"", method ? method : "(null)"),
+				 errmsg("unknown outlier method \"%s\"", method),
 				 errhint("Valid methods are iqr and zscore.")));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -354,7 +378,7 @@ mlc_outliers(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("outlier factor must be a positive finite number"),
 				 errhint("iqr uses 1.5 (fences at Q1 - 1.5 IQR and Q3 + 1.5 IQR), zscore 3 standard deviations when it is NULL.")));
-	relid = mlc_resolve_relation(relation, true);
+	relid = mlc_explore_resolve(relation);
 	cols = mlc_explore_columns(relid, &ncols);
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
@@ -368,7 +392,7 @@ mlc_outliers(PG_FUNCTION_ARGS)
 	{
 		MlcNumStats st;
 
-		if (states[i] == NULL)
+		if (cols[i].kind != MLC_EXPLORE_NUMERIC)
 			continue;
 		mlc_num_summary_stats(states[i], &st);
 		n[i] = st.n;
@@ -409,7 +433,7 @@ mlc_outliers(PG_FUNCTION_ARGS)
 			int64		below,
 						above;
 
-			if (states[i] == NULL)
+			if (cols[i].kind != MLC_EXPLORE_NUMERIC)
 				continue;
 			below = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2 + 2 * k, &isnull));
 			above = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3 + 2 * k, &isnull));
@@ -449,7 +473,7 @@ mlc_type_groupable(Oid typid)
 Datum
 mlc_duplicates(PG_FUNCTION_ARGS)
 {
-	Oid			relid = mlc_resolve_relation(text_to_cstring(PG_GETARG_TEXT_PP(0)), true);
+	Oid			relid = mlc_explore_resolve(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	int			ncols;
 	MlcExploreCol *cols = mlc_explore_columns(relid, &ncols);
 	StringInfoData q;
@@ -822,7 +846,7 @@ Datum
 mlc_correlations(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			relid = mlc_resolve_relation(text_to_cstring(PG_GETARG_TEXT_PP(0)), true);
+	Oid			relid = mlc_explore_resolve(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	int			ncols;
 	MlcExploreCol *cols = mlc_explore_columns(relid, &ncols);
 	double	  **v;
@@ -1078,7 +1102,7 @@ mlc_feature_scores(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown task \"%s\"", task),
 				 errhint("Valid tasks are classification and regression, or NULL to infer it from the target.")));
-	relid = mlc_resolve_relation(relation, true);
+	relid = mlc_explore_resolve(relation);
 	ds = mlc_ingest_describe(relid, target, exclude);
 	if (task)
 		cls = strcmp(task, "classification") == 0;

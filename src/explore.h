@@ -32,6 +32,9 @@ typedef struct MlcExploreCol
 /* and an identifier when distinct values are at least this share of its values */
 #define MLC_ID_SHARE		0.95
 
+/* Resolve a relation like ml_train does; the caller needs SELECT on it or on some columns */
+extern Oid	mlc_explore_resolve(const char *relation);
+
 /* Every column of relid the caller may read (an error names the first one not) */
 extern MlcExploreCol *mlc_explore_columns(Oid relid, int *ncols);
 

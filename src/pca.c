@@ -377,7 +377,7 @@ mlc_pca(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("relation and columns must not be NULL")));
-	relid = mlc_resolve_relation(text_to_cstring(PG_GETARG_TEXT_PP(0)), true);
+	relid = mlc_explore_resolve(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	names = mlc_pca_columns(relid, PG_GETARG_ARRAYTYPE_P(1), &p);
 	s = mlc_pca_state(relid, names, p);
 	if (s == NULL || s->n < 2)

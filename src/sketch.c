@@ -1063,6 +1063,15 @@ mlc_sketch_merge_trans(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
+/* The state of an aggregate over no rows, of either kind */
+bytea *
+mlc_sketch_empty(bool numeric)
+{
+	if (numeric)
+		return (bytea *) mlc_ns_new_exact(0);
+	return (bytea *) mlc_fs_new(16, 256, false, NULL);
+}
+
 /* Decode a numeric summary state (checked) */
 void
 mlc_num_summary_stats(bytea *state, MlcNumStats *st)
@@ -1275,9 +1284,8 @@ mlc_summary_final(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "mlcycle: ml_summary must return a composite type");
 	tupdesc = BlessTupleDesc(tupdesc);
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	state = mlc_sketch_state_arg(fcinfo, 0);
+	/* an aggregate over no rows summarizes nothing */
+	state = PG_ARGISNULL(0) ? mlc_sketch_empty(true) : mlc_sketch_state_arg(fcinfo, 0);
 	mlc_num_summary_stats(state, &st);
 	mlc_num_summary_quantiles(state, q, 3, qv);
 	{

@@ -78,6 +78,9 @@ extern MlcFreqItem *mlc_freq_summary_top(bytea *state, int k, int *nitems);
 /* The top k categories of a categorical summary as jsonb [{"value": v, "count": c}, ...] */
 extern Jsonb *mlc_sketch_top_jsonb(bytea *state, int k);
 
+/* The state of an aggregate over no rows, of either kind */
+extern bytea *mlc_sketch_empty(bool numeric);
+
 /* A state argument, detoasted and 8-byte aligned */
 extern bytea *mlc_sketch_state_arg(FunctionCallInfo fcinfo, int argno);
 
