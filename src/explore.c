@@ -20,6 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
 
@@ -622,35 +623,19 @@ mlc_pearson(const double *x, const double *y, int64 n)
 	return Max(-1.0, Min(1.0, sxy / sqrt(sxx * syy)));
 }
 
-/* an index sorted by value */
-typedef struct MlcIdxVal
-{
-	double		v;
-	int64		i;
-} MlcIdxVal;
-
-static int
-mlc_cmp_idxval(const void *a, const void *b)
-{
-	double		x = ((const MlcIdxVal *) a)->v;
-	double		y = ((const MlcIdxVal *) b)->v;
-
-	return (x > y) - (x < y);
-}
-
 /* Average ranks (1-based, ties averaged) of x[0..n) into r */
 static void
 mlc_rank_average(const double *x, int64 n, double *r)
 {
-	MlcIdxVal  *iv = palloc(Max(n, 1) * sizeof(MlcIdxVal));
+	MlcTagged  *iv = palloc(Max(n, 1) * sizeof(MlcTagged));
 	int64		i = 0;
 
 	for (int64 k = 0; k < n; k++)
 	{
 		iv[k].v = x[k];
-		iv[k].i = k;
+		iv[k].tag = k;
 	}
-	qsort(iv, n, sizeof(MlcIdxVal), mlc_cmp_idxval);
+	qsort(iv, n, sizeof(MlcTagged), mlc_cmp_tagged);
 	while (i < n)
 	{
 		int64		j = i;
@@ -660,7 +645,7 @@ mlc_rank_average(const double *x, int64 n, double *r)
 			j++;
 		avg = (i + j) / 2.0 + 1.0;
 		for (int64 k = i; k <= j; k++)
-			r[iv[k].i] = avg;
+			r[iv[k].tag] = avg;
 		i = j + 1;
 	}
 	pfree(iv);
@@ -982,6 +967,16 @@ mlc_anova_f(const double *x, const int32 *cls, int ncls, int64 n, double *f, dou
 	pfree(cnt);
 }
 
+/* The target of row r into position n of c (classes) or y (values) */
+static inline void
+mlc_copy_target(MlcDataset *ds, int64 r, bool cls, int32 *c, double *y, int64 n)
+{
+	if (cls)
+		c[n] = ds->target.codes[r];
+	else
+		y[n] = ds->target.values[r];
+}
+
 /* Scores of a numeric feature over the rows where it is not NULL */
 static void
 mlc_score_numeric(MlcRawColumn *col, MlcDataset *ds, bool cls, MlcFeatureScore *sc)
@@ -1000,11 +995,7 @@ mlc_score_numeric(MlcRawColumn *col, MlcDataset *ds, bool cls, MlcFeatureScore *
 		if (isnan(col->values[r]))
 			continue;
 		x[n] = col->values[r];
-		if (cls)
-			c[n] = ds->target.codes[r];
-		else
-			y[n] = ds->target.values[r];
-		n++;
+		mlc_copy_target(ds, r, cls, c, y, n++);
 	}
 	sc->n = n;
 	if (n == 0)
@@ -1057,11 +1048,7 @@ mlc_score_categorical(MlcRawColumn *col, MlcDataset *ds, bool cls, MlcFeatureSco
 		if (col->codes[r] < 0)
 			continue;
 		a[n] = col->codes[r];
-		if (cls)
-			c[n] = ds->target.codes[r];
-		else
-			y[n] = ds->target.values[r];
-		n++;
+		mlc_copy_target(ds, r, cls, c, y, n++);
 	}
 	sc->n = n;
 	if (n == 0)
@@ -1090,6 +1077,7 @@ mlc_feature_scores(PG_FUNCTION_ARGS)
 	Oid			relid;
 	MlcDataset *ds;
 	bool		cls;
+	MemoryContext scratch;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -1122,14 +1110,18 @@ mlc_feature_scores(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s has no rows with a non-NULL target", ds->relname),
 				 errhint("Feature scores need rows whose target \"%s\" is known.", target)));
+	/* each feature's scratch arrays live in a context reset after it */
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "mlcycle feature scores", ALLOCSET_DEFAULT_SIZES);
 	for (int j = 0; j < ds->ncols; j++)
 	{
 		MlcRawColumn *col = &ds->cols[j];
 		MlcFeatureScore sc = {0, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
 		Datum		values[10];
 		bool		nulls[10] = {0};
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(scratch);
 		if (col->kind == MLC_KIND_CATEGORICAL)
 			mlc_score_categorical(col, ds, cls, &sc);
 		else
@@ -1147,6 +1139,8 @@ mlc_feature_scores(PG_FUNCTION_ARGS)
 		mlc_set_float(values, nulls, 8, sc.chi2_p);
 		mlc_set_float(values, nulls, 9, sc.mi);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(scratch);
 	}
 	SPI_finish();
 	return (Datum) 0;

@@ -63,6 +63,15 @@ typedef struct MlcFreqItem
 	int64		count;
 } MlcFreqItem;
 
+/* a value with a tag (a weight, a row number), sorted by value with mlc_cmp_tagged */
+typedef struct MlcTagged
+{
+	double		v;
+	int64		tag;
+} MlcTagged;
+
+extern int	mlc_cmp_tagged(const void *a, const void *b);
+
 /* Decode a numeric summary state (checked); quantiles are read with the next */
 extern void mlc_num_summary_stats(bytea *state, MlcNumStats *st);
 
