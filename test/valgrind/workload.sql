@@ -1,7 +1,7 @@
 -- A workload over every area of mlcycle, run by test/valgrind/run.sh under valgrind memcheck
 -- in a single-user backend: training (both paths, cross-validation, multiclass, class
 -- rebalancing, time-ordered split),
--- scoring, canary routing and batch scoring, export/import, explanations, evaluation, drift, the aggregates, a model card and the loader fuzz.
+-- scoring, canary routing and batch scoring, export/import, explanations, evaluation, data exploration, drift, the aggregates, a model card and the loader fuzz.
 CREATE EXTENSION mlcycle;
 SET mlcycle.progress = off;
 CREATE TABLE t AS SELECT i AS id, (i % 97)::float8 / 7 AS a, CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 31 % 101)::float8 END AS b, (ARRAY['x','y','z'])[1 + i % 3] AS c, (i % 5 = 0) AS flag, (i % 97)::float8 / 7 * 2 + (i * 31 % 101) * 0.1 AS y, CASE WHEN i % 3 = 0 THEN 'yes' ELSE 'no' END AS lab FROM generate_series(1, 3000) i;
@@ -29,5 +29,12 @@ SELECT count(*) FROM ml_drift('s', 'tn', options => '{"sample_size": 50}');
 SELECT (ml_ks_test(a, id % 2 = 0)).statistic, ml_psi(a, id % 2 = 0), ml_js_distance(c, id % 2 = 0) FROM t;
 SELECT ml_roc_auc(a / 20, lab), ml_f1(c, c), ml_r2(a, y) FROM t;
 SELECT length(ml_model_card('c'));
+SELECT count(*) FROM ml_profile('t');
+SELECT count(*) FROM ml_correlations('t');
+SELECT ml_duplicates('t');
+SELECT count(*) FROM ml_outliers('t', 'zscore');
+SELECT count(*) FROM ml_feature_scores('t', 'lab');
+SELECT count(*) FROM ml_pca('t', '{a,b,y}', 2);
+SELECT ml_quantiles(ml_summary_sketch(a), '{0.25,0.5}') FROM t;
 SELECT ml_import_model('copy_' || model_id, ml_export_model(model_id)) > 0 FROM mlcycle.models ORDER BY model_id;
 SELECT mlcycle.fuzz_model_loader(model, 2000, 1) FROM mlcycle.models WHERE model_id = 1;
