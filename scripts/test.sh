@@ -93,6 +93,10 @@ suite_jobs() {
 	timeout 600 bash test/jobs.sh
 }
 
+suite_dashboard() {
+	timeout 300 bash test/dashboard.sh
+}
+
 suite_sql_fuzz() {
 	local iterations=${MLC_FUZZ_ITERATIONS:-100000} blob result before crashes
 	export PGOPTIONS="-c client_min_messages=warning" # this subshell only
@@ -170,6 +174,7 @@ run_suite "pgTAP" suite_pgtap
 run_suite "dump/restore" suite_dump
 run_suite "pg_cron drift schedule" suite_cron
 run_suite "background jobs and retraining (test/jobs.sh)" suite_jobs
+run_suite "Grafana dashboard queries (test/dashboard.sh)" suite_dashboard
 run_suite "SQL fuzz (fuzz_model_loader)" suite_sql_fuzz
 run_suite "libFuzzer (test/fuzz/run.sh)" suite_libfuzzer
 run_suite "valgrind memcheck (test/valgrind/run.sh)" suite_valgrind
