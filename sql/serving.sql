@@ -52,7 +52,7 @@ SELECT ml_route('sv', ROW(1, 'c1'));
 -- batch scoring into a new prediction table; a rerun the same day replaces rows
 SELECT ml_score_table('sv', 'cust', 'scores', '{id}', '{"batch_blocks": 3}');
 SELECT ml_score_table('sv', 'cust', 'scores', '{id}');
-SELECT model_id, count(*), count(label) = count(*) AS labels, count(probabilities) = count(*) AS probabilities,
+SELECT model_id, count(*), count(label) = count(*) AS labels, count(probabilities) AS probabilities,
 	   bool_and(scored_on = current_date) AS today
 FROM scores GROUP BY model_id ORDER BY model_id;
 SELECT bool_and(s.prediction = ml_predict('sv', c, c.id) AND s.model_id = ml_route('sv', c.id)) FROM scores s JOIN cust c USING (id);
@@ -115,3 +115,9 @@ SELECT ml_deploy('sv', 'promote');
 SELECT model_id FROM mlcycle.current_deployments WHERE project_id = mlcycle.project_id('sv');
 SELECT count(*) FROM mlcycle.current_canaries WHERE project_id = mlcycle.project_id('sv');
 SELECT ml_ab_report('nope');
+-- multiclass rows carry the probabilities, in ml_classes order, and no single prediction
+SELECT model_id FROM ml_train('sv_multi', 'cust', 'g', exclude => '{id,code}');
+SELECT ml_score_table('sv_multi', 'cust', 'multi_scores', '{id}');
+SELECT count(prediction), bool_and(cardinality(probabilities) = 3),
+	   bool_and(probabilities = ml_predict_proba('sv_multi', c) AND label = ml_predict_class('sv_multi', c))
+FROM multi_scores JOIN cust c USING (id);

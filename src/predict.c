@@ -134,6 +134,7 @@ mlc_fold_scaling(MlcPredictState *st)
 
 static void mlc_predict_state_setup(FunctionCallInfo fcinfo, MlcPredictState *st, MlcCachedModel *cm);
 static Datum mlc_class_of(MlcPredictState *st);
+static int	mlc_best_class(const MlcModel *m, const double *out);
 static Datum mlc_proba_of(MlcPredictState *st);
 
 /* The query's state, with the deployed model of project resolved */
@@ -447,17 +448,24 @@ static Datum
 mlc_class_of(MlcPredictState *st)
 {
 	const MlcModel *m = st->cm->model;
-	int			best = 0;
 
 	mlc_check_classifier(st, "ml_predict_class");
 	mlc_predict_generic(st);
+	PG_RETURN_TEXT_P(cstring_to_text(m->classes[mlc_best_class(m, st->out)]));
+}
+
+/* Index of the predicted class from the probabilities out */
+static int
+mlc_best_class(const MlcModel *m, const double *out)
+{
+	int			best = 0;
+
 	if (m->nclasses == 2)
-		best = st->out[m->positive_class] > 0.5 ? m->positive_class : 1 - m->positive_class;
-	else
-		for (int k = 1; k < m->nclasses; k++)
-			if (st->out[k] > st->out[best])
-				best = k;
-	PG_RETURN_TEXT_P(cstring_to_text(m->classes[best]));
+		return out[m->positive_class] > 0.5 ? m->positive_class : 1 - m->positive_class;
+	for (int k = 1; k < m->nclasses; k++)
+		if (out[k] > out[best])
+			best = k;
+	return best;
 }
 
 /* ml_predict_proba(project, row): probabilities in ml_classes order */
@@ -539,6 +547,31 @@ Datum
 mlc_predict_class_with(FunctionCallInfo fcinfo, MlcPredictState *st)
 {
 	return mlc_class_of(mlc_read_row(fcinfo, st));
+}
+
+/*
+ * Score the row in argument 1 with st once, for a prediction table: the
+ * value ml_predict returns (regression and binary; *has_value false for
+ * multiclass) and, for classifiers, the class probabilities and the index of
+ * the label ml_predict_class returns.  The row is read once.
+ */
+void
+mlc_predict_all_with(FunctionCallInfo fcinfo, MlcPredictState *st, MlcScored *out)
+{
+	const MlcModel *m = st->cm->model;
+
+	mlc_read_row(fcinfo, st);
+	out->model = m;
+	out->has_value = m->task == MLC_TASK_REGRESSION || m->nclasses == 2;
+	if (out->has_value)
+		out->value = mlc_predict_single(st);
+	out->proba = NULL;
+	out->label = -1;
+	if (m->task != MLC_TASK_CLASSIFICATION)
+		return;
+	mlc_predict_generic(st);
+	out->proba = st->out;
+	out->label = mlc_best_class(m, st->out);
 }
 
 /* What ml_predict_proba returns for the row in argument 1, scored with st */

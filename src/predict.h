@@ -33,4 +33,16 @@ extern Datum mlc_predict_value_with(FunctionCallInfo fcinfo, MlcPredictState *st
 extern Datum mlc_predict_class_with(FunctionCallInfo fcinfo, MlcPredictState *st);
 extern Datum mlc_predict_proba_with(FunctionCallInfo fcinfo, MlcPredictState *st);
 
+/* Everything a prediction table stores about one row, scored once */
+typedef struct MlcScored
+{
+	const MlcModel *model;
+	bool		has_value;		/* regression or binary: what ml_predict returns */
+	double		value;
+	const double *proba;		/* classification: nclasses probabilities, else NULL */
+	int			label;			/* classification: index of the predicted class */
+} MlcScored;
+
+extern void mlc_predict_all_with(FunctionCallInfo fcinfo, MlcPredictState *st, MlcScored *out);
+
 #endif							/* MLCYCLE_PREDICT_H */

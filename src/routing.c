@@ -6,8 +6,12 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/typcache.h"
 
@@ -18,6 +22,7 @@ PG_FUNCTION_INFO_V1(ml_predict_routed);
 PG_FUNCTION_INFO_V1(ml_predict_class_routed);
 PG_FUNCTION_INFO_V1(ml_predict_proba_routed);
 PG_FUNCTION_INFO_V1(ml_route);
+PG_FUNCTION_INFO_V1(mlcycle_score_row);
 
 /* seed of the key hash: fixed, so a key's bucket never changes */
 #define MLC_ROUTE_SEED	INT64CONST(0x6d6c6379636c65)
@@ -32,6 +37,7 @@ typedef struct MlcRoute
 	MlcPredictState *canary_st;
 	Oid			keytype;
 	FmgrInfo	hash;			/* the key type's extended hash function */
+	TupleDesc	result_desc;	/* mlcycle.score_row: its result type */
 } MlcRoute;
 
 /* The query's routing state for project (argument 0) and the key in argument keyarg */
@@ -138,4 +144,53 @@ ml_route(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	r = mlc_route_state(fcinfo, 1);
 	PG_RETURN_INT64(mlc_route_to_canary(fcinfo, r, 1) ? r->canary->model_id : r->champion->model_id);
+}
+
+/*
+ * mlcycle.score_row(project, row, key): what ml_score_table stores for a
+ * row, (model_id, prediction, label, probabilities), from one read of the
+ * row by the key's model.
+ */
+Datum
+mlcycle_score_row(PG_FUNCTION_ARGS)
+{
+	MlcRoute   *r;
+	MlcPredictState *st;
+	MlcScored	sc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	st = mlc_routed_state(fcinfo);
+	r = (MlcRoute *) fcinfo->flinfo->fn_extra;
+	if (r->result_desc == NULL)
+	{
+		TupleDesc	desc;
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "mlcycle.score_row must return a composite type");
+		r->result_desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		MemoryContextSwitchTo(old);
+	}
+	mlc_predict_all_with(fcinfo, st, &sc);
+	values[0] = Int64GetDatum(st == r->canary_st ? r->canary->model_id : r->champion->model_id);
+	values[1] = Float8GetDatum(sc.value);
+	nulls[1] = !sc.has_value;
+	/* binary: prediction is P(positive), so only multiclass rows store probabilities */
+	nulls[2] = sc.proba == NULL;
+	nulls[3] = sc.proba == NULL || sc.has_value;
+	if (sc.proba != NULL)
+		values[2] = CStringGetTextDatum(sc.model->classes[sc.label]);
+	if (!nulls[3])
+	{
+		Datum	   *d = palloc(sizeof(Datum) * sc.model->nclasses);
+
+		for (int k = 0; k < sc.model->nclasses; k++)
+			d[k] = Float8GetDatum(sc.proba[k]);
+		values[3] = PointerGetDatum(construct_array(d, sc.model->nclasses, FLOAT8OID, 8,
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(r->result_desc, values, nulls)));
 }

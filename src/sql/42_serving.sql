@@ -27,6 +27,14 @@ CREATE FUNCTION ml_route(project text, key "any") RETURNS bigint
 COMMENT ON FUNCTION ml_route(text, "any")
 	IS 'The id of the model that ml_predict(project, row, key) uses for this key: the canary for its traffic share of keys, else the deployed model.';
 
+CREATE TYPE mlcycle.score AS (model_id bigint, prediction float8, label text, probabilities float8[]);
+
+CREATE FUNCTION mlcycle.score_row(project text, "row" anyelement, key "any") RETURNS mlcycle.score
+	AS 'MODULE_PATHNAME', 'mlcycle_score_row'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.score_row(text, anyelement, "any")
+	IS 'Internal: the prediction-table columns of a row (model, value, label, probabilities), scored once by the key''s model.';
+
 -- Create the prediction table (partitioned by day) unless it exists, and the day's partition.
 -- No SET search_path here: an unqualified target goes where the caller's tables go.
 CREATE FUNCTION mlcycle.prediction_table(p_target text, p_source regclass, p_keys text[], p_day date)
@@ -89,15 +97,12 @@ RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
-	ext text := (SELECT n.nspname FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n
-				 ON n.oid = x.extnamespace WHERE x.extname = 'mlcycle');
 	v_src regclass;
 	v_table regclass;
-	v_task text;
-	v_classes text[];
 	v_key text;
 	v_keys text;
-	v_pred text;
+	v_cols text;
+	v_fresh boolean;
 	v_sql text;
 	v_batch int := COALESCE((options->>'batch_blocks')::int, 1000);
 	v_blocks bigint;
@@ -132,26 +137,24 @@ BEGIN
 			USING ERRCODE = 'undefined_column',
 				  HINT = 'Pass column names exactly as they are spelled in the source relation.';
 	END IF;
-	SELECT p.task, m.classes INTO v_task, v_classes
-	FROM mlcycle.projects p JOIN mlcycle.models m ON m.model_id = (mlcycle.deployed_model(project)).model_id
-	WHERE p.project_id = m.project_id;
+	PERFORM mlcycle.deployed_model(project);
 	v_table := mlcycle.prediction_table(target, v_src, key_columns, v_day);
 	v_keys := (SELECT string_agg(format('s.%I', k), ', ') FROM unnest(key_columns) k);
+	v_cols := (SELECT string_agg(format('%I', k), ', ') FROM unnest(key_columns) k);
 	-- one key column routes by its value; several by the text of the row of their values
 	v_key := CASE cardinality(key_columns) WHEN 1 THEN v_keys ELSE format('ROW(%s)::text', v_keys) END;
-	v_pred := CASE
-		WHEN v_task = 'regression' THEN format('%I.ml_predict($1, s, %s), NULL::text, NULL::float8[]', ext, v_key)
-		WHEN cardinality(v_classes) = 2 THEN
-			format('%1$I.ml_predict($1, s, %2$s), %1$I.ml_predict_class($1, s, %2$s), %1$I.ml_predict_proba($1, s, %2$s)', ext, v_key)
-		ELSE format('NULL::float8, %1$I.ml_predict_class($1, s, %2$s), %1$I.ml_predict_proba($1, s, %2$s)', ext, v_key) END;
+	-- an empty partition for the day takes plain inserts; else upserts
+	EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s WHERE scored_on = $1)', v_table)
+	INTO v_fresh USING v_day;
 	v_sql := format('INSERT INTO %s AS t (%s, project, model_id, prediction, label, probabilities, scored_at, scored_on) '
-					'SELECT %s, $1, %I.ml_route($1, %s), %s, now(), $2 FROM %s s %%s '
-					'ON CONFLICT (%s, scored_on) DO UPDATE SET project = EXCLUDED.project, model_id = EXCLUDED.model_id, '
-					'prediction = EXCLUDED.prediction, label = EXCLUDED.label, probabilities = EXCLUDED.probabilities, '
-					'scored_at = EXCLUDED.scored_at',
-					v_table, (SELECT string_agg(format('%I', k), ', ') FROM unnest(key_columns) k),
-					v_keys, ext, v_key, v_pred, v_src,
-					(SELECT string_agg(format('%I', k), ', ') FROM unnest(key_columns) k));
+					'SELECT %s, $1, (p).model_id, (p).prediction, (p).label, (p).probabilities, now(), $2 '
+					'FROM (SELECT %s, mlcycle.score_row($1, s, %s) AS p FROM %s s %%s OFFSET 0) s',
+					v_table, v_cols, v_cols, v_keys, v_key, v_src);
+	IF NOT v_fresh THEN
+		v_sql := v_sql || format(' ON CONFLICT (%s, scored_on) DO UPDATE SET project = EXCLUDED.project, '
+								 'model_id = EXCLUDED.model_id, prediction = EXCLUDED.prediction, label = EXCLUDED.label, '
+								 'probabilities = EXCLUDED.probabilities, scored_at = EXCLUDED.scored_at', v_cols);
+	END IF;
 	-- tables are scored in batches of blocks (a TID range scan each); other relations at once
 	IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = v_src) IN ('r', 'm') THEN
 		v_blocks := pg_catalog.pg_relation_size(v_src) / current_setting('block_size')::bigint;
@@ -175,7 +178,7 @@ BEGIN
 				END IF;
 			END LOOP;
 		END IF;
-	EXCEPTION WHEN cardinality_violation THEN
+	EXCEPTION WHEN cardinality_violation OR unique_violation THEN
 		RAISE EXCEPTION 'key columns % do not identify the rows of %', key_columns, v_src
 			USING ERRCODE = 'unique_violation',
 				  DETAIL = 'Two source rows have the same key, so one prediction row cannot hold both.',
