@@ -269,7 +269,8 @@ mlc_tf_num_add(FunctionCallInfo fcinfo, int family, int method)
 
 	if (PG_ARGISNULL(0))
 	{
-		int64		cap = mlc_tf_keeps_values(family, method) ? 1024 : 0;
+		int64		cap = mlc_tf_keeps_values(family, method) ?
+			Min(1024, mlc_transform_exact_limit) : 0;
 
 		s = mlc_tf_num_new(cap);
 		s->family = family;
@@ -304,10 +305,10 @@ mlc_tf_num_add(FunctionCallInfo fcinfo, int family, int method)
 		s->max = x;
 	if (s->keep)
 	{
+		if (unlikely(s->n > mlc_transform_exact_limit))
+			mlc_tf_limit_error(s);
 		if (s->n > s->capacity)
 		{
-			if (s->n > mlc_transform_exact_limit)
-				mlc_tf_limit_error(s);
 			s = mlc_tf_num_copy(s, Min(s->capacity * 2, (int64) mlc_transform_exact_limit));
 		}
 		s->values[s->n - 1] = x;
@@ -757,7 +758,7 @@ mlc_tf_all_null(int family)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-			 errmsg("cannot fit a %s: every value is NULL", family_names[family]),
+			 errmsg("cannot fit the %s: every value is NULL", family_names[family]),
 			 errhint("Fit on a column with at least one non-NULL value.")));
 }
 
@@ -836,7 +837,7 @@ mlc_tf_fit_numeric(MlcTfNumState *s)
 					tf->nparams = 3;
 					tf->params = palloc(sizeof(double) * 3);
 					mlc_fit_power(s->values, s->n, s->method == MLC_TFS_BOX_COX,
-								  "the column", tf->params);
+								  "the column has", tf->params);
 			}
 			break;
 		case MLC_TF_IMPUTER:
@@ -1486,7 +1487,7 @@ mlc_tf_apply_numeric(const MlcTf *tf, double x)
 					return (mlc_yeo_johnson(x, p[0]) - p[1]) / p[2];
 				case MLC_TFS_BOX_COX:
 					if (!(x > 0))
-						mlc_box_cox_domain_error("the value", x);
+						mlc_box_cox_domain_error("got", x);
 					return (mlc_box_cox(x, p[0]) - p[1]) / p[2];
 			}
 			return (x - p[0]) / p[1];

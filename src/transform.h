@@ -73,7 +73,8 @@ extern double mlc_box_cox(double x, double lambda);
  * Fit the lambda of a power transform by maximum likelihood (Brent's method,
  * as scikit-learn's PowerTransformer), then the mean and standard deviation
  * of the transformed values: out[0] lambda, out[1] mean, out[2] std (1 when
- * zero).  box_cox errors (naming what) on a value <= 0.
+ * zero).  box_cox errors on a value <= 0: "box_cox needs strictly positive
+ * values, and <what> <value>".
  */
 extern void mlc_fit_power(const double *v, int64 n, bool box_cox, const char *what,
 						  double *out);

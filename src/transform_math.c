@@ -84,7 +84,7 @@ mlc_box_cox_domain_error(const char *what, double v)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("box_cox needs strictly positive values, and %s has %g", what, v),
+			 errmsg("box_cox needs strictly positive values, and %s %g", what, v),
 			 errhint("Use yeo_johnson, which accepts any value, or shift the column to be positive.")));
 }
 
