@@ -635,7 +635,7 @@ mlc_note_constant_features(MlcTrainRun *run)
 		bool		constant;
 
 		if (c->kind == MLC_KIND_CATEGORICAL)
-			constant = c->ncategories <= 1;
+			constant = c->ncategories <= 1 && c->transform != MLC_TRANSFORM_HASHING;
 		else
 		{
 			MlcRawColumn *raw = &run->ds->cols[j];

@@ -124,4 +124,28 @@ extern double mlc_calendar_part(double epoch_seconds, int part);
 /* Period of a cyclic part, for sin/cos */
 extern double mlc_calendar_period(int part);
 
+/*
+ * What a preprocess spec asks for beyond impute/scale/encode (0 = not
+ * given), parsed and fitted by preprocess_steps.c.
+ */
+typedef struct MlcStepSettings
+{
+	int			indicator;		/* 1 yes, 2 explicitly no */
+	int			knn_k;
+	bool		has_clip;
+	double		clip_lo;		/* percentiles as fractions */
+	double		clip_hi;
+	int			bin_method;		/* 1 uniform, 2 quantile */
+	int			nbins;
+	int			nparts;
+	int			parts[10];
+	bool		cyclical;
+	int			encode_ext;		/* MLC_TRANSFORM_* of an encoding, -1 plain */
+	int			top_k;
+	int			buckets;
+	bool		has_smoothing;
+	double		smoothing;
+	int			folds;
+} MlcStepSettings;
+
 #endif							/* MLCYCLE_TRANSFORM_H */
