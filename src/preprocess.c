@@ -158,6 +158,7 @@ mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *ow
 {
 	bool		cat = (c->kind == MLC_KIND_CATEGORICAL);
 
+	mlc_steps_check_kind(c, &own->steps);
 	c->impute = cat ? MLC_IMPUTE_MOST_FREQUENT : MLC_IMPUTE_MEAN;
 	c->scale = cat ? MLC_SCALE_NONE : MLC_SCALE_STANDARD;
 	c->encode = cat ? MLC_ENCODE_ONE_HOT : MLC_ENCODE_NONE;

@@ -66,6 +66,7 @@ extern void mlc_null_not_allowed(const MlcColumn *c) pg_attribute_noreturn();
 /* preprocess_steps.c: the steps beyond plain impute/scale/encode */
 extern bool mlc_steps_parse(const MlcJsonPair *p, const char *what, MlcStepSettings *st,
 							int *impute, int *encode);
+extern void mlc_steps_check_kind(const MlcColumn *c, const MlcStepSettings *own);
 extern void mlc_steps_resolve(MlcColumn *c, const MlcStepSettings *all,
 							  const MlcStepSettings *own, bool own_scale);
 extern void mlc_steps_fit_numeric(MlcColumn *c, const MlcRawColumn *raw, const int64 *rows,

@@ -323,7 +323,16 @@ mlc_step_kind_error(const MlcColumn *c, const char *step, const char *kinds)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s does not apply to %s column \"%s\"", step, mlc_kind_name(c->kind), c->name),
-			 errhint("%s applies to %s columns.", step, kinds)));
+			 errhint("It applies to %s columns.", kinds)));
+}
+
+/* Errors for impute steps a kind cannot take, before the plain settings are checked */
+void
+mlc_steps_check_kind(const MlcColumn *c, const MlcStepSettings *own)
+{
+	if (c->kind == MLC_KIND_CATEGORICAL && (own->indicator == 1 || own->knn_k))
+		mlc_step_kind_error(c, own->knn_k ? "impute strategy \"knn\"" : "the missing indicator",
+							"numeric, boolean and temporal");
 }
 
 /*
@@ -370,9 +379,7 @@ mlc_steps_resolve(MlcColumn *c, const MlcStepSettings *all, const MlcStepSetting
 		s.has_smoothing = all->has_smoothing;
 		s.folds = all->folds;
 	}
-	/* steps a kind cannot take, given on the column itself */
-	if (cat && (own->indicator == 1 || own->knn_k))
-		mlc_step_kind_error(c, "this impute strategy", "numeric, boolean and temporal");
+	mlc_steps_check_kind(c, own);
 	if (!num && (own->has_clip || own->bin_method))
 		mlc_step_kind_error(c, own->has_clip ? "clip" : "bin", "numeric");
 	if (c->kind != MLC_KIND_TEMPORAL && own->nparts)
