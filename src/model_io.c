@@ -780,6 +780,13 @@ read_finite_values(MlcReader *r, int64 n, const char *what)
 	return v;
 }
 
+/* A stored float8 as an integer for messages (out-of-range values as -1) */
+static int64
+stored_int(double v)
+{
+	return (v > -1e15 && v < 1e15) ? (int64) v : -1;
+}
+
 /* Check the numeric steps: flags, clip bounds, lambda and sorted bin edges */
 static void
 check_numeric_steps(const MlcColumn *col, int colno)
@@ -791,7 +798,7 @@ check_numeric_steps(const MlcColumn *col, int colno)
 	if (col->nparams < MLC_STEP_HEADER || col->nparams > MLC_STEP_HEADER + MLC_STEP_MAX_BINS + 1)
 		bad_field(colno, "number of transform values", col->nparams);
 	if (p[0] != floor(p[0]) || p[0] < 0 || p[0] > MLC_STEP_ALL)
-		bad_field(colno, "transform flags", (int64) p[0]);
+		bad_field(colno, "transform flags", stored_int(p[0]));
 	flags = (int) p[0];
 	shapes = !!(flags & MLC_STEP_LOG1P) + !!(flags & MLC_STEP_YEO_JOHNSON) +
 		!!(flags & MLC_STEP_BOX_COX) + !!(flags & MLC_STEP_BINS);
@@ -800,7 +807,7 @@ check_numeric_steps(const MlcColumn *col, int colno)
 	if ((flags & MLC_STEP_CLIP) && p[1] > p[2])
 		bad_field(colno, "clip bounds", 0);
 	if (fabs(p[3]) > 1e6)
-		bad_field(colno, "power-transform lambda", (int64) p[3]);
+		bad_field(colno, "power-transform lambda", stored_int(p[3]));
 	if ((flags & MLC_STEP_BINS) ? col->nparams < MLC_STEP_HEADER + 2 : col->nparams != MLC_STEP_HEADER)
 		bad_field(colno, "number of transform values", col->nparams);
 	for (int k = MLC_STEP_HEADER + 1; k < col->nparams; k++)
@@ -832,8 +839,8 @@ check_column_params(const MlcColumn *col, int colno)
 			if (col->nparams < 1 || col->nparams > MLC_STEP_MAX_PARTS)
 				bad_field(colno, "number of transform values", col->nparams);
 			for (int k = 0; k < col->nparams; k++)
-				if (p[k] != floor(p[k]) || p[k] < 0 || ((int) p[k] & ~8) > 4)
-					bad_field(colno, "calendar part", (int64) p[k]);
+				if (p[k] != floor(p[k]) || p[k] < 0 || p[k] > 12 || ((int) p[k] & ~8) > 4)
+					bad_field(colno, "calendar part", stored_int(p[k]));
 			break;
 		case MLC_TRANSFORM_TOP_K:
 		case MLC_TRANSFORM_BINARY:
@@ -853,9 +860,9 @@ check_column_params(const MlcColumn *col, int colno)
 			if (col->nparams != 2 || col->ncategories != 0 || col->encode != MLC_ENCODE_ORDINAL)
 				bad_field(colno, "number of transform values", col->nparams);
 			if (p[0] != floor(p[0]) || p[0] < 1 || p[0] > MLC_STEP_MAX_BUCKETS)
-				bad_field(colno, "number of hash buckets", (int64) p[0]);
+				bad_field(colno, "number of hash buckets", stored_int(p[0]));
 			if (p[1] != floor(p[1]) || p[1] < -1 || p[1] >= p[0])
-				bad_field(colno, "hash bucket of the NULL fill", (int64) p[1]);
+				bad_field(colno, "hash bucket of the NULL fill", stored_int(p[1]));
 			break;
 		default:
 			if (col->nparams != 0)

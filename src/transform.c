@@ -111,11 +111,42 @@ typedef struct MlcTfNumState
 
 int			mlc_transform_exact_limit = 10000000;
 
+/* Lookup table over a text state's entries: offsets, -1 empty */
+typedef struct MlcTfIndex
+{
+	uint64		nonce;
+	int32		ncat;
+	int32		size;			/* a power of two, > 2 * ncat */
+	int64	   *slots;
+} MlcTfIndex;
+
+/* What a transition function remembers across rows (fn_extra) */
+typedef struct MlcTfTrans
+{
+	int			in_agg;			/* 0 not known yet, 1 aggregate, 2 direct call */
+	Pointer		method_seen;	/* method argument already checked */
+	MlcTfIndex	ix;				/* text fits: the category lookup */
+} MlcTfTrans;
+
+/* The transition's memory, allocated on the first row */
+static MlcTfTrans *
+mlc_tf_trans(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(MlcTfTrans));
+	return (MlcTfTrans *) fcinfo->flinfo->fn_extra;
+}
+
 /* Is the function running as an aggregate's transition or combine step? */
 static bool
 mlc_tf_in_agg(FunctionCallInfo fcinfo)
 {
-	return AggCheckCallContext(fcinfo, NULL) != 0;
+	MlcTfTrans *t = mlc_tf_trans(fcinfo);
+
+	if (t->in_agg == 0)
+		t->in_agg = AggCheckCallContext(fcinfo, NULL) != 0 ? 1 : 2;
+	return t->in_agg == 1;
 }
 
 /* Error for a corrupted fit state */
@@ -132,7 +163,8 @@ mlc_tf_bad_state(void)
 static MlcTfNumState *
 mlc_tf_num_arg(FunctionCallInfo fcinfo, int argno)
 {
-	bytea	   *b = PG_GETARG_BYTEA_P(argno);
+	Pointer		d = DatumGetPointer(PG_GETARG_DATUM(argno));
+	bytea	   *b = VARATT_IS_EXTENDED(d) ? PG_GETARG_BYTEA_P(argno) : (bytea *) d;
 	MlcTfNumState *s = (MlcTfNumState *) b;
 
 	if (VARSIZE(b) < MLC_TF_NUM_HDR || s->magic != MLC_TF_NUM_MAGIC ||
@@ -245,9 +277,13 @@ mlc_tf_same_method(FunctionCallInfo fcinfo, int argno, int family, int method)
 {
 	text	   *t;
 	const char *name = mlc_tf_methods(family)[method];
+	MlcTfTrans *tr = mlc_tf_trans(fcinfo);
 
 	if (PG_ARGISNULL(argno))
 		mlc_tf_method_arg(fcinfo, argno, family);
+	/* a constant argument is the same pointer on every row: checked once */
+	if (DatumGetPointer(PG_GETARG_DATUM(argno)) == tr->method_seen)
+		return;
 	t = PG_GETARG_TEXT_PP(argno);
 	if (VARSIZE_ANY_EXHDR(t) != strlen(name) ||
 		memcmp(VARDATA_ANY(t), name, strlen(name)) != 0)
@@ -255,6 +291,8 @@ mlc_tf_same_method(FunctionCallInfo fcinfo, int argno, int family, int method)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the method argument must be the same for every row of a group"),
 				 errhint("Pass a constant.")));
+	if ((Pointer) t == DatumGetPointer(PG_GETARG_DATUM(argno)))
+		tr->method_seen = (Pointer) t;
 }
 
 /*
@@ -293,12 +331,8 @@ mlc_tf_num_add(FunctionCallInfo fcinfo, int family, int method)
 		mlc_tf_nonfinite(psprintf("ml_fit_%s", family_names[family]));
 	s->n++;
 	mlc_dd_add(&s->sum_hi, &s->sum_lo, x);
-	{
-		double		p = x * x;
-
-		mlc_dd_add(&s->sq_hi, &s->sq_lo, p);
-		s->sq_lo += fma(x, x, -p);
-	}
+	/* each x * x rounds the same whatever the order: the sum stays order-free */
+	mlc_dd_add(&s->sq_hi, &s->sq_lo, x * x);
 	if (x < s->min)
 		s->min = x;
 	if (x > s->max)
@@ -985,15 +1019,6 @@ mlc_tf_text_arg(FunctionCallInfo fcinfo, int argno, bool walk)
 	return s;
 }
 
-/* Lookup table over a text state's entries: offsets, -1 empty */
-typedef struct MlcTfIndex
-{
-	uint64		nonce;
-	int32		ncat;
-	int32		size;			/* a power of two, > 2 * ncat */
-	int64	   *slots;
-} MlcTfIndex;
-
 /* Insert the entry at off into the index */
 static void
 mlc_tf_index_put(MlcTfIndex *ix, const MlcTfTextState *s, int64 off)
@@ -1092,7 +1117,7 @@ mlc_tf_too_many_categories(void)
 static MlcTfTextState *
 mlc_tf_text_add(FunctionCallInfo fcinfo, MlcTfTextState *s)
 {
-	MlcTfIndex *ix = (MlcTfIndex *) fcinfo->flinfo->fn_extra;
+	MlcTfIndex *ix = &mlc_tf_trans(fcinfo)->ix;
 	text	   *t;
 	const char *str;
 	int32		len;
@@ -1107,9 +1132,6 @@ mlc_tf_text_add(FunctionCallInfo fcinfo, MlcTfTextState *s)
 	t = PG_GETARG_TEXT_PP(1);
 	str = VARDATA_ANY(t);
 	len = VARSIZE_ANY_EXHDR(t);
-	if (ix == NULL)
-		ix = fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
-															   sizeof(MlcTfIndex));
 	if (ix->nonce != s->nonce || ix->ncat != s->ncat)
 		mlc_tf_index_build(ix, s, fcinfo->flinfo->fn_mcxt, 0);
 	off = mlc_tf_index_find(ix, s, str, len);
