@@ -187,6 +187,8 @@ typedef struct MlcModel
 	int64		nlearner_params;	/* format v3: the learner's state beyond coef */
 	double	   *learner_params; /* finite; layout set by the algorithm */
 	MlcProfile *profiles;		/* ncolumns + 1 (the output last), or NULL */
+	bool	   *dropped;		/* training only: features select_features
+								 * dropped (zeroed, so their weight is 0) */
 } MlcModel;
 
 /* model_io.c */

@@ -17,6 +17,7 @@
 #include "jsonutil.h"
 #include "mlcycle.h"
 #include "preprocess.h"
+#include "select.h"
 
 static const char *const impute_names[] = {"mean", "median", "most_frequent", "constant", "error", NULL};
 static const char *const scale_names[] = {"none", "standard", "minmax", "robust", "maxabs", "log1p", "yeo_johnson", "box_cox", "l2", NULL};
@@ -665,6 +666,8 @@ mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
 			}
 		}
 		mlc_steps_row(m, o);
+		if (m->dropped != NULL)
+			mlc_select_apply(m, o);
 	}
 }
 
