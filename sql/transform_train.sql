@@ -61,6 +61,11 @@ SELECT algorithm FROM ml_train('tt_binary', 'tt', 'y', 'ridge', exclude => '{id,
 	preprocess => '{"c": {"encode": "binary"}, "x": {"impute": "knn"}}');
 SELECT feature, value FROM ml_explain('tt_binary', (SELECT t FROM tt t WHERE id = 1)) WHERE feature LIKE 'c:%';
 SELECT preprocess->'x' AS knn FROM mlcycle.models ORDER BY model_id DESC LIMIT 1;
+-- a "*" scale gives way to a column's own bins
+SELECT algorithm FROM ml_train('tt_star', 'tt', 'y', 'ridge', exclude => '{id, ts}',
+	preprocess => '{"*": {"scale": "yeo_johnson"}, "x": {"bin": "uniform"}}');
+SELECT preprocess->'x'->>'scale' AS x_scale, preprocess->'x'->'bin_edges' AS x_bins, preprocess->'z'->>'scale' AS z_scale
+FROM mlcycle.models ORDER BY model_id DESC LIMIT 1;
 -- a stored model round-trips through its bytes and scores the same
 SELECT abs(mlcycle.model_predict(m.model, t) - ml_predict('tt', t)) < 1e-12 AS same_after_reload
 FROM tt t, mlcycle.models m WHERE m.model_id = (SELECT min(model_id) FROM mlcycle.models) AND t.id = 3;

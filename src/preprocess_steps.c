@@ -420,6 +420,9 @@ mlc_steps_resolve(MlcColumn *c, const MlcStepSettings *all, const MlcStepSetting
 		flags |= MLC_STEP_ROW_L2;
 	if (s.bin_method)
 	{
+		/* a "*" scale gives way to the column's own bins */
+		if (!own_scale)
+			flags &= ~(MLC_STEP_LOG1P | MLC_STEP_YEO_JOHNSON | MLC_STEP_BOX_COX | MLC_STEP_ROW_L2);
 		if (flags & (MLC_STEP_LOG1P | MLC_STEP_YEO_JOHNSON | MLC_STEP_BOX_COX))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
