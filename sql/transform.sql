@@ -90,6 +90,63 @@ BEGIN
 	RETURN QUERY SELECT r, a;
 END $$;
 SELECT * FROM tf_mutants((SELECT ml_fit_encoder(c, 'frequency') FROM tf));
+-- past the CRC: every byte changed to 0, 255 or +1 and the CRC32C recomputed, for each
+-- family; the checks after the CRC refuse (or accept a still-valid value), never crash
+CREATE FUNCTION tf_crc32c(b bytea) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	crc bigint := 4294967295;
+BEGIN
+	FOR i IN 0 .. length(b) - 1 LOOP
+		crc := crc # get_byte(b, i);
+		FOR k IN 1 .. 8 LOOP
+			crc := CASE WHEN crc & 1 = 1 THEN (crc >> 1) # 2197175160 ELSE crc >> 1 END;
+		END LOOP;
+	END LOOP;
+	RETURN crc # 4294967295;
+END $$;
+CREATE FUNCTION tf_reseal(b bytea) RETURNS bytea LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	body bytea := substring(b from 1 for length(b) - 4);
+	crc bigint := tf_crc32c(body);
+BEGIN
+	RETURN body || set_byte(set_byte(set_byte(set_byte('\x00000000'::bytea, 0, (crc & 255)::int),
+		1, ((crc >> 8) & 255)::int), 2, ((crc >> 16) & 255)::int), 3, ((crc >> 24) & 255)::int);
+END $$;
+CREATE FUNCTION tf_resealed_mutants(t bytea) RETURNS TABLE (refused int, accepted int) LANGUAGE plpgsql AS $$
+DECLARE
+	r int := 0;
+	a int := 0;
+	m bytea;
+	v int;
+BEGIN
+	FOR i IN 0 .. length(t) - 5 LOOP
+		FOREACH v IN ARRAY ARRAY[0, 255, (get_byte(t, i) + 1) % 256] LOOP
+			m := tf_reseal(set_byte(t, i, v));
+			BEGIN
+				-- a value that parses is applied to the kind of value its family takes
+				CASE ml_transformer_text(m)->>'family'
+					WHEN 'encoder' THEN PERFORM ml_transform(m, 'b'::text);
+					WHEN 'imputer' THEN PERFORM ml_impute(m, NULL::text), ml_transform(m, NULL::float8);
+					ELSE PERFORM ml_transform(m, 3.5::float8);
+				END CASE;
+				a := a + 1;
+			EXCEPTION WHEN data_corrupted THEN
+				r := r + 1;
+			WHEN datatype_mismatch THEN
+				a := a + 1;		/* a valid value of another kind (a numeric imputer) */
+			END;
+		END LOOP;
+	END LOOP;
+	RETURN QUERY SELECT r, a;
+END $$;
+SELECT tf_reseal(ml_fit_scaler(x, 'standard')) = ml_fit_scaler(x, 'standard') AS reseal_is_identity FROM tf;
+SELECT f, (tf_resealed_mutants(t)).* FROM (
+	SELECT 'scaler' f, ml_fit_scaler(x, 'yeo_johnson') t FROM tf UNION ALL
+	SELECT 'binner', ml_fit_binner(x, 'quantile', 3) FROM tf UNION ALL
+	SELECT 'one_hot top_k', ml_fit_encoder(c, 'one_hot', '{"top_k": 2}') FROM tf UNION ALL
+	SELECT 'frequency', ml_fit_encoder(c, 'frequency') FROM tf UNION ALL
+	SELECT 'hashing', ml_fit_encoder(c, 'hashing', '{"buckets": 4}') FROM tf UNION ALL
+	SELECT 'text imputer', ml_fit_imputer(c, 'constant', 'zz') FROM tf) s;
 -- a state that is not one
 SELECT mlcycle.tf_num_combine('\x00'::bytea, '\x00'::bytea);
 SELECT mlcycle.tf_text_final('\x0102030405'::bytea);
