@@ -203,50 +203,6 @@ mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *ow
 	mlc_steps_resolve(c, &all->steps, &own->steps, own->scale >= 0);
 }
 
-/* qsort comparator for doubles */
-static int
-mlc_cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* Linear-interpolated quantile of sorted values, as numpy's default */
-static double
-mlc_quantile_sorted(const double *v, int64 n, double q)
-{
-	double		pos = q * (double) (n - 1);
-	int64		lo = (int64) floor(pos);
-	int64		hi = Min(lo + 1, n - 1);
-
-	return v[lo] + (v[hi] - v[lo]) * (pos - (double) lo);
-}
-
-/* Most frequent value of sorted values (smallest among ties) */
-static double
-mlc_mode_sorted(const double *v, int64 n)
-{
-	double		best = v[0];
-	int64		bestn = 0;
-
-	for (int64 i = 0; i < n;)
-	{
-		int64		j = i;
-
-		while (j < n && v[j] == v[i])
-			j++;
-		if (j - i > bestn)
-		{
-			bestn = j - i;
-			best = v[i];
-		}
-		i = j;
-	}
-	return best;
-}
-
 /* Error for a feature that has no values to learn from */
 void
 mlc_all_null_error(const char *name, bool all_rows)
@@ -292,7 +248,7 @@ mlc_fit_scale(MlcColumn *c, double *v, int64 n)
 	}
 	else if (c->scale == MLC_SCALE_MINMAX || c->scale == MLC_SCALE_ROBUST)
 	{
-		qsort(v, n, sizeof(double), mlc_cmp_double);
+		qsort(v, n, sizeof(double), mlc_tf_cmp_double);
 		if (c->scale == MLC_SCALE_MINMAX)
 		{
 			c->center = v[0];
@@ -300,8 +256,8 @@ mlc_fit_scale(MlcColumn *c, double *v, int64 n)
 		}
 		else
 		{
-			c->center = mlc_quantile_sorted(v, n, 0.5);
-			c->scale_by = mlc_quantile_sorted(v, n, 0.75) - mlc_quantile_sorted(v, n, 0.25);
+			c->center = mlc_tf_quantile(v, n, 0.5);
+			c->scale_by = mlc_tf_quantile(v, n, 0.75) - mlc_tf_quantile(v, n, 0.25);
 		}
 	}
 	/* a constant column keeps its scale, as scikit-learn does */
@@ -354,9 +310,9 @@ mlc_fit_numeric(MlcColumn *c, MlcRawColumn *raw, const int64 *rows, int64 nrows,
 			}
 		case MLC_IMPUTE_MEDIAN:
 		case MLC_IMPUTE_MOST_FREQUENT:
-			qsort(v, nn, sizeof(double), mlc_cmp_double);
+			qsort(v, nn, sizeof(double), mlc_tf_cmp_double);
 			c->fill = (c->impute == MLC_IMPUTE_MEDIAN) ?
-				mlc_quantile_sorted(v, nn, 0.5) : mlc_mode_sorted(v, nn);
+				mlc_tf_quantile(v, nn, 0.5) : mlc_tf_mode(v, nn);
 			break;
 		case MLC_IMPUTE_CONSTANT:
 			c->fill = mlc_constant_fill(c, own, all);
@@ -380,7 +336,7 @@ mlc_cmp_code(const void *a, const void *b)
 }
 
 /* Index of s among a column's sorted categories, or -1 (before hashing) */
-static int32
+int32
 mlc_category_bsearch(const MlcColumn *c, const char *s)
 {
 	int32		lo = 0,

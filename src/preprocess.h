@@ -63,6 +63,9 @@ extern void mlc_all_null_error(const char *name, bool all_rows) pg_attribute_nor
 /* Raise the error for a NULL in a column whose imputation is 'error' */
 extern void mlc_null_not_allowed(const MlcColumn *c) pg_attribute_noreturn();
 
+/* Index of s among a column's sorted categories, or -1 (before hashing) */
+extern int32 mlc_category_bsearch(const MlcColumn *c, const char *s);
+
 /* preprocess_steps.c: the steps beyond plain impute/scale/encode */
 extern bool mlc_steps_parse(const MlcJsonPair *p, const char *what, MlcStepSettings *st,
 							int *impute, int *encode);

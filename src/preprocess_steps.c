@@ -209,6 +209,21 @@ mlc_set_temporal_option(const MlcJsonPair *p, int k, MlcStepSettings *st)
 	}
 }
 
+/* The method of a setting given as a name or {"method": ..., options}, with its options parsed */
+static int
+mlc_step_choose(const MlcJsonPair *p, const char *what, const char *const *names,
+				const char *label, const char *const *opts, const char *optlabel,
+				void (*set) (const MlcJsonPair *, int, MlcStepSettings *), MlcStepSettings *st)
+{
+	List	   *rest = NIL;
+	char	   *name = p->value.type == jbvBinary ? mlc_step_method(&p->value, what, &rest) :
+		mlc_json_string(p, what);
+	int			k = mlc_choose(name, names, label);
+
+	mlc_step_options(rest, opts, optlabel, set, st);
+	return k;
+}
+
 /*
  * Parse the settings this file owns: impute and encode (every method, as a
  * name or an object with options), clip, bin and temporal.  Returns false
@@ -222,16 +237,12 @@ mlc_steps_parse(const MlcJsonPair *p, const char *what, MlcStepSettings *st,
 	static const char *const encode_opts[] = {"top_k", "buckets", "smoothing", "folds", NULL};
 	static const char *const bin_opts[] = {"bins", NULL};
 	static const char *const temporal_opts[] = {"parts", "cyclical", NULL};
-	List	   *rest = NIL;
-	char	   *name;
 	int			k;
 
 	if (strcmp(p->key, "impute") == 0)
 	{
-		name = p->value.type == jbvBinary ? mlc_step_method(&p->value, what, &rest) :
-			mlc_json_string(p, what);
-		k = mlc_choose(name, impute_all_names, "impute strategy");
-		mlc_step_options(rest, impute_opts, "impute option", mlc_set_impute_option, st);
+		k = mlc_step_choose(p, what, impute_all_names, "impute strategy", impute_opts,
+							"impute option", mlc_set_impute_option, st);
 		if (k == 5)
 			st->indicator = 1;
 		if (k == 6 && st->knn_k == 0)
@@ -246,10 +257,8 @@ mlc_steps_parse(const MlcJsonPair *p, const char *what, MlcStepSettings *st,
 	}
 	if (strcmp(p->key, "encode") == 0)
 	{
-		name = p->value.type == jbvBinary ? mlc_step_method(&p->value, what, &rest) :
-			mlc_json_string(p, what);
-		k = mlc_choose(name, encode_all_names, "encoding");
-		mlc_step_options(rest, encode_opts, "encode option", mlc_set_encode_option, st);
+		k = mlc_step_choose(p, what, encode_all_names, "encoding", encode_opts,
+							"encode option", mlc_set_encode_option, st);
 		if ((st->top_k && k != 0) || (st->buckets && k != 4) ||
 			((st->has_smoothing || st->folds) && k != 3))
 			ereport(ERROR,
@@ -288,10 +297,8 @@ mlc_steps_parse(const MlcJsonPair *p, const char *what, MlcStepSettings *st,
 	}
 	if (strcmp(p->key, "bin") == 0)
 	{
-		name = p->value.type == jbvBinary ? mlc_step_method(&p->value, what, &rest) :
-			mlc_json_string(p, what);
-		st->bin_method = mlc_choose(name, bin_names, "bin method") + 1;
-		mlc_step_options(rest, bin_opts, "bin option", mlc_set_bin_option, st);
+		st->bin_method = mlc_step_choose(p, what, bin_names, "bin method", bin_opts,
+										 "bin option", mlc_set_bin_option, st) + 1;
 		if (st->nbins == 0)
 			st->nbins = 5;
 		return true;
@@ -564,28 +571,6 @@ mlc_steps_fit_numeric(MlcColumn *c, const MlcRawColumn *raw, const int64 *rows, 
 	pfree(sorted);
 }
 
-/* Index of s among a column's sorted categories, or -1 */
-static int32
-mlc_steps_bsearch(char **cats, int32 n, const char *s)
-{
-	int32		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-		int			cmp = strcmp(cats[mid], s);
-
-		if (cmp == 0)
-			return mid;
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
-
 /* Bucket of a text value for a hashing column */
 int32
 mlc_hash_bucket(const MlcColumn *c, const char *s, int len)
@@ -600,7 +585,7 @@ mlc_steps_code_index(const MlcColumn *c, const MlcRawColumn *raw)
 	int32	   *idx = palloc(sizeof(int32) * (raw->ndict + 1));
 
 	for (int32 k = 0; k < raw->ndict; k++)
-		idx[k] = mlc_steps_bsearch(c->categories, c->ncategories, raw->dict[k]);
+		idx[k] = mlc_category_bsearch(c, raw->dict[k]);
 	return idx;
 }
 
@@ -631,7 +616,7 @@ mlc_steps_top_k(MlcColumn *c, const int64 *count, int32 k)
 			cats[n++] = c->categories[i];
 	c->categories = cats;
 	c->ncategories = n;
-	c->fill_index = fill ? mlc_steps_bsearch(cats, n, fill) : -1;
+	c->fill_index = fill ? mlc_category_bsearch(c, fill) : -1;
 }
 
 /* 1 when the label sorts last as text among the two (binary target encoding) */

@@ -198,8 +198,9 @@ mlc_tf_num_copy(const MlcTfNumState *s, int64 cap)
 
 	memcpy(((char *) t) + VARHDRSZ, ((const char *) s) + VARHDRSZ, MLC_TF_NUM_HDR - VARHDRSZ);
 	t->capacity = cap;
+	/* while growing, n already counts the value about to be stored */
 	if (s->keep)
-		memcpy(t->values, s->values, s->n * sizeof(double));
+		memcpy(t->values, s->values, Min(s->n, s->capacity) * sizeof(double));
 	return t;
 }
 
