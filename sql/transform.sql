@@ -25,6 +25,10 @@ SELECT v, ml_transform(o, v) AS one_hot, ml_transform(k, v) AS top_1, ml_transfo
 FROM (SELECT ml_fit_encoder(c, 'one_hot') o, ml_fit_encoder(c, 'one_hot', '{"top_k": 1}') k,
 			 ml_fit_encoder(c, 'ordinal') r, ml_fit_encoder(c, 'frequency') q, ml_fit_encoder(c, 'binary') b FROM tf) f,
 	unnest(ARRAY['a', 'b', 'c', 'never seen']) v;
+-- target encoder: smoothed means, the prior for unseen categories (and NULL x rows count toward the prior)
+SELECT ml_transformer_text(ml_fit_target_encoder(c, pos, 2)) AS target FROM tf;
+SELECT v, ml_transform(t, v) AS encoded FROM (SELECT ml_fit_target_encoder(c, pos) t FROM tf) f,
+	unnest(ARRAY['a', 'c', 'never seen']) v;
 SELECT ml_transform(ml_fit_encoder(c, 'hashing', '{"buckets": 4}'), 'a') = ml_transform(ml_fit_encoder(c, 'hashing', '{"buckets": 4}'), 'a') AS hashing_stable,
 	   array_length(ml_transform(ml_fit_encoder(c, 'hashing', '{"buckets": 4}'), 'zzz'), 1) AS width FROM tf;
 SELECT ml_impute(ml_fit_imputer(c, 'most_frequent'), NULL) AS most_frequent,
@@ -44,6 +48,9 @@ SELECT ml_fit_scaler(x, 'standard') IS NULL AS empty FROM tf WHERE false;
 SELECT ml_fit_scaler(x, 'zscore') FROM tf;
 SELECT ml_fit_imputer(x, 'knn') FROM tf;
 SELECT ml_fit_encoder(c, 'target') FROM tf;
+SELECT ml_fit_encoder(c, 'woe') FROM tf;
+SELECT ml_fit_target_encoder(c, pos, -1) FROM tf;
+SELECT ml_fit_target_encoder(c, v) FROM tf, (VALUES ('NaN'::float8)) t(v);
 SELECT ml_fit_binner(x, 'kmeans', 3) FROM tf;
 SELECT ml_fit_binner(x, 'uniform', 0) FROM tf;
 SELECT ml_fit_clipper(x, 0.9, 0.1) FROM tf;
@@ -146,6 +153,7 @@ SELECT f, (tf_resealed_mutants(t)).* FROM (
 	SELECT 'one_hot top_k', ml_fit_encoder(c, 'one_hot', '{"top_k": 2}') FROM tf UNION ALL
 	SELECT 'frequency', ml_fit_encoder(c, 'frequency') FROM tf UNION ALL
 	SELECT 'hashing', ml_fit_encoder(c, 'hashing', '{"buckets": 4}') FROM tf UNION ALL
+	SELECT 'target', ml_fit_target_encoder(c, pos) FROM tf UNION ALL
 	SELECT 'text imputer', ml_fit_imputer(c, 'constant', 'zz') FROM tf) s;
 -- a state that is not one
 SELECT mlcycle.tf_num_combine('\x00'::bytea, '\x00'::bytea);
@@ -165,7 +173,8 @@ ANALYZE tfp;
 CREATE TABLE tf_serial AS
 SELECT ml_fit_scaler(x, 'standard') s, ml_fit_scaler(x, 'robust') r, ml_fit_scaler(x, 'yeo_johnson') y,
 	   ml_fit_imputer(x, 'median') m, ml_fit_binner(x, 'quantile', 7) q, ml_fit_clipper(x, 0.01, 0.99) k,
-	   ml_fit_encoder(c, 'one_hot') o, ml_fit_encoder(c, 'frequency') f, ml_fit_imputer(c, 'most_frequent') t
+	   ml_fit_encoder(c, 'one_hot') o, ml_fit_encoder(c, 'frequency') f, ml_fit_imputer(c, 'most_frequent') t,
+	   ml_fit_target_encoder(c, x) g
 FROM tfp;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
@@ -176,8 +185,8 @@ SELECT s = ml_fit_scaler(x, 'standard') AS standard, r = ml_fit_scaler(x, 'robus
 	   y = ml_fit_scaler(x, 'yeo_johnson') AS yeo_johnson, m = ml_fit_imputer(x, 'median') AS median,
 	   q = ml_fit_binner(x, 'quantile', 7) AS quantile_bins, k = ml_fit_clipper(x, 0.01, 0.99) AS clipper,
 	   o = ml_fit_encoder(c, 'one_hot') AS one_hot, f = ml_fit_encoder(c, 'frequency') AS frequency,
-	   t = ml_fit_imputer(c, 'most_frequent') AS text_imputer
-FROM tfp, tf_serial GROUP BY s, r, y, m, q, k, o, f, t;
+	   t = ml_fit_imputer(c, 'most_frequent') AS text_imputer, g = ml_fit_target_encoder(c, x) AS target
+FROM tfp, tf_serial GROUP BY s, r, y, m, q, k, o, f, t, g;
 SELECT abs(sum(ml_transform(s, x))) < 1e-8 AS standardized_sum_zero FROM tfp, tf_serial;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;

@@ -34,6 +34,7 @@ PG_FUNCTION_INFO_V1(mlcycle_tf_num_combine);
 PG_FUNCTION_INFO_V1(mlcycle_tf_num_final);
 PG_FUNCTION_INFO_V1(mlcycle_tf_encoder_trans);
 PG_FUNCTION_INFO_V1(mlcycle_tf_text_imputer_trans);
+PG_FUNCTION_INFO_V1(mlcycle_tf_target_trans);
 PG_FUNCTION_INFO_V1(mlcycle_tf_text_combine);
 PG_FUNCTION_INFO_V1(mlcycle_tf_text_final);
 PG_FUNCTION_INFO_V1(ml_transform_float8);
@@ -46,7 +47,7 @@ static const char *const family_names[] = {"", "scaler", "imputer", "imputer", "
 static const char *const scaler_names[] = {"standard", "minmax", "robust", "maxabs", "log1p", "yeo_johnson", "box_cox", NULL};
 static const char *const imputer_names[] = {"mean", "median", "most_frequent", "constant", NULL};
 static const char *const text_imputer_names[] = {"most_frequent", "constant", NULL};
-static const char *const encoder_names[] = {"one_hot", "ordinal", "frequency", "hashing", "binary", NULL};
+static const char *const encoder_names[] = {"one_hot", "ordinal", "frequency", "hashing", "binary", "target", NULL};
 static const char *const binner_names[] = {"uniform", "quantile", NULL};
 static const char *const clipper_names[] = {"clip", NULL};
 static const char *const norm_names[] = {"l2", "l1", "max", NULL};
@@ -598,6 +599,8 @@ mlc_tf_expected_params(const MlcTf *tf)
 		case MLC_TF_ENCODER:
 			if (tf->method == MLC_TFE_ONE_HOT || tf->method == MLC_TFE_HASHING)
 				return 1;
+			if (tf->method == MLC_TFE_TARGET)
+				return (int64) tf->ncats + 2;
 			return (tf->method == MLC_TFE_FREQUENCY) ? tf->ncats : 0;
 		case MLC_TF_CLIPPER:
 			return 2;
@@ -657,6 +660,10 @@ mlc_tf_check(MlcTf *tf)
 				for (int i = 0; i < tf->ncats; i++)
 					if (p[i] < 0 || p[i] > 1)
 						mlc_tf_corrupt("A category frequency is outside [0, 1].");
+				break;
+			case MLC_TFE_TARGET:
+				if (p[tf->ncats + 1] < 0)
+					mlc_tf_corrupt("The smoothing is negative.");
 				break;
 		}
 		if (tf->width < 1)
@@ -917,7 +924,9 @@ mlcycle_tf_num_final(PG_FUNCTION_ARGS)
 
 /*
  * A text fit state: distinct values with their counts, each entry
- * [int64 count][int32 len][bytes] padded to 8, in first-seen order.  The
+ * [int64 count][f64, f64 double-double sum of the target][int32 len][bytes]
+ * padded to 8, in
+ * first-seen order.  The
  * fill value of a constant text imputer is an entry with count -1.
  */
 typedef struct MlcTfTextState
@@ -934,11 +943,14 @@ typedef struct MlcTfTextState
 	uint64		nonce;			/* identifies the state for the lookup cache */
 	int64		used;			/* bytes of entries */
 	int64		capacity;		/* room for entries */
+	double		smoothing;		/* target encoder */
+	double		ysum[2];		/* target encoder: every row with a target */
+	int64		ycount;
 	char		entries[FLEXIBLE_ARRAY_MEMBER];
 } MlcTfTextState;
 
 #define MLC_TF_TEXT_HDR offsetof(MlcTfTextState, entries)
-#define MLC_TF_ENTRY_HDR 12
+#define MLC_TF_ENTRY_HDR 28
 #define MLC_TF_ENTRY_SIZE(len) MAXALIGN(MLC_TF_ENTRY_HDR + (len))
 
 /* Entry accessors */
@@ -952,8 +964,15 @@ mlc_entry_len(const MlcTfTextState *s, int64 off)
 {
 	int32		len;
 
-	memcpy(&len, s->entries + off + 8, sizeof(int32));
+	memcpy(&len, s->entries + off + 24, sizeof(int32));
 	return len;
+}
+
+/* The target sum of the entry at off: two doubles, high and low part */
+static inline double *
+mlc_entry_sum(MlcTfTextState *s, int64 off)
+{
+	return (double *) (s->entries + off + 8);
 }
 
 static uint64 mlc_tf_nonce_counter = 0;
@@ -998,7 +1017,7 @@ mlc_tf_text_arg(FunctionCallInfo fcinfo, int argno, bool walk)
 		(s->family != MLC_TF_ENCODER && s->family != MLC_TF_TEXT_IMPUTER) ||
 		s->capacity < 0 || VARSIZE(b) != MLC_TF_TEXT_HDR + s->capacity ||
 		s->used < 0 || s->used > s->capacity || s->ncat < 0 ||
-		s->method >= (s->family == MLC_TF_ENCODER ? 5 : 2))
+		s->method >= (s->family == MLC_TF_ENCODER ? 6 : 2) || s->ycount < 0)
 		mlc_tf_bad_state();
 	if (!walk)
 		return s;
@@ -1096,7 +1115,8 @@ mlc_tf_text_append(MlcTfTextState *s, const char *str, int32 len, int64 count)
 		s = mlc_tf_text_copy(s, cap);
 	}
 	memcpy(s->entries + s->used, &count, sizeof(int64));
-	memcpy(s->entries + s->used + 8, &len, sizeof(int32));
+	memset(s->entries + s->used + 8, 0, 2 * sizeof(double));
+	memcpy(s->entries + s->used + 24, &len, sizeof(int32));
 	memcpy(s->entries + s->used + MLC_TF_ENTRY_HDR, str, len);
 	s->used += need;
 	if (count >= 0)
@@ -1114,9 +1134,9 @@ mlc_tf_too_many_categories(void)
 			 errhint("Use the hashing encoder, or one_hot with a top_k option, for high-cardinality columns.")));
 }
 
-/* Count the row's text value into the state (args: state, x, method, ...) */
+/* Count the row's text value (argument 1) into the state, adding y to its target sum */
 static MlcTfTextState *
-mlc_tf_text_add(FunctionCallInfo fcinfo, MlcTfTextState *s)
+mlc_tf_text_add(FunctionCallInfo fcinfo, MlcTfTextState *s, double y)
 {
 	MlcTfIndex *ix = &mlc_tf_trans(fcinfo)->ix;
 	text	   *t;
@@ -1139,6 +1159,7 @@ mlc_tf_text_add(FunctionCallInfo fcinfo, MlcTfTextState *s)
 	if (off >= 0)
 	{
 		(*mlc_entry_count(s, off))++;
+		mlc_dd_add(mlc_entry_sum(s, off), mlc_entry_sum(s, off) + 1, y);
 		return s;
 	}
 	if (s->ncat >= MLC_MAX_CATEGORIES)
@@ -1150,6 +1171,7 @@ mlc_tf_text_add(FunctionCallInfo fcinfo, MlcTfTextState *s)
 
 		s = mlc_tf_text_append(s, str, len, 1);
 		s->nonce = old;			/* offsets are relative: the index stays valid */
+		mlc_entry_sum(s, s->used - MLC_TF_ENTRY_SIZE(len))[0] = y;
 	}
 	if (2 * (s->ncat + 1) >= ix->size)
 		mlc_tf_index_build(ix, s, fcinfo->flinfo->fn_mcxt, 2 * s->ncat);
@@ -1228,11 +1250,16 @@ mlcycle_tf_encoder_trans(PG_FUNCTION_ARGS)
 	int			method;
 	MlcTfTextState *s = mlc_tf_text_state(fcinfo, MLC_TF_ENCODER, &method);
 
+	if (method == MLC_TFE_TARGET)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the target encoder needs the target values"),
+				 errhint("Use ml_fit_target_encoder(x, y [, smoothing]).")));
 	if (fresh)
 		s->option = (PG_NARGS() > 3 && !PG_ARGISNULL(3)) ?
 			mlc_tf_encoder_option(PG_GETARG_JSONB_P(3), method) :
 			(method == MLC_TFE_HASHING ? 32 : 0);
-	PG_RETURN_BYTEA_P(mlc_tf_text_add(fcinfo, s));
+	PG_RETURN_BYTEA_P(mlc_tf_text_add(fcinfo, s, 0.0));
 }
 
 /* ml_fit_imputer(x text, method [, fill_value text]) transition */
@@ -1262,7 +1289,51 @@ mlcycle_tf_text_imputer_trans(PG_FUNCTION_ARGS)
 			s->nonce = nonce;
 		}
 	}
-	PG_RETURN_BYTEA_P(mlc_tf_text_add(fcinfo, s));
+	PG_RETURN_BYTEA_P(mlc_tf_text_add(fcinfo, s, 0.0));
+}
+
+/* ml_fit_target_encoder(x text, y float8 [, smoothing float8]) transition */
+Datum
+mlcycle_tf_target_trans(PG_FUNCTION_ARGS)
+{
+	MlcTfTextState *s;
+	double		y;
+	double		smoothing = (PG_NARGS() > 3) ? (PG_ARGISNULL(3) ? -1 : PG_GETARG_FLOAT8(3)) : 10.0;
+
+	if (!(smoothing >= 0) || !isfinite(smoothing))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("smoothing must be a finite number, zero or more"),
+				 errhint("Pass the weight of the prior, such as 10.")));
+	if (PG_ARGISNULL(0))
+	{
+		s = mlc_tf_text_new(1024);
+		s->family = MLC_TF_ENCODER;
+		s->method = MLC_TFE_TARGET;
+		s->smoothing = smoothing;
+	}
+	else
+	{
+		s = mlc_tf_text_arg(fcinfo, 0, false);
+		if (s->family != MLC_TF_ENCODER || s->method != MLC_TFE_TARGET)
+			mlc_tf_bad_state();
+		if (s->smoothing != smoothing)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the smoothing argument must be the same for every row of a group"),
+					 errhint("Pass a constant.")));
+		if (!mlc_tf_in_agg(fcinfo))
+			s = mlc_tf_text_copy(mlc_tf_text_arg(fcinfo, 0, true), s->capacity);
+	}
+	/* rows without a target teach nothing */
+	if (PG_ARGISNULL(2))
+		PG_RETURN_BYTEA_P(s);
+	y = PG_GETARG_FLOAT8(2);
+	if (!isfinite(y))
+		mlc_tf_nonfinite("ml_fit_target_encoder");
+	mlc_dd_add(&s->ysum[0], &s->ysum[1], y);
+	s->ycount++;
+	PG_RETURN_BYTEA_P(mlc_tf_text_add(fcinfo, s, y));
 }
 
 /* Combine two text states: counts of equal values add up */
@@ -1282,7 +1353,8 @@ mlcycle_tf_text_combine(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		PG_RETURN_BYTEA_P(a);
 	b = mlc_tf_text_arg(fcinfo, 1, true);
-	if (a->family != b->family || a->method != b->method || a->option != b->option)
+	if (a->family != b->family || a->method != b->method || a->option != b->option ||
+		a->smoothing != b->smoothing)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot combine transformer fit states of different methods or options"),
@@ -1290,6 +1362,9 @@ mlcycle_tf_text_combine(PG_FUNCTION_ARGS)
 	r = mlc_tf_text_copy(a, a->used + b->used);
 	r->rows += b->rows;
 	r->n += b->n;
+	mlc_dd_add(&r->ysum[0], &r->ysum[1], b->ysum[0]);
+	r->ysum[1] += b->ysum[1];
+	r->ycount += b->ycount;
 	mlc_tf_index_build(&ix, r, CurrentMemoryContext, a->ncat + b->ncat);
 	for (int64 off = 0; off < b->used;)
 	{
@@ -1303,13 +1378,21 @@ mlcycle_tf_text_combine(PG_FUNCTION_ARGS)
 			int64		at = mlc_tf_index_find(&ix, r, str, len);
 
 			if (at >= 0)
+			{
+				double	   *rs = mlc_entry_sum(r, at);
+
 				*mlc_entry_count(r, at) += cnt;
+				mlc_dd_add(&rs[0], &rs[1], mlc_entry_sum(b, off)[0]);
+				rs[1] += mlc_entry_sum(b, off)[1];
+			}
 			else
 			{
 				if (r->ncat >= MLC_MAX_CATEGORIES)
 					mlc_tf_too_many_categories();
 				r = mlc_tf_text_append(r, str, len, cnt);
-				mlc_tf_index_put(&ix, r, r->used - MLC_TF_ENTRY_SIZE(len));
+				at = r->used - MLC_TF_ENTRY_SIZE(len);
+				memcpy(mlc_entry_sum(r, at), mlc_entry_sum(b, off), 2 * sizeof(double));
+				mlc_tf_index_put(&ix, r, at);
 			}
 		}
 		off += MLC_TF_ENTRY_SIZE(len);
@@ -1323,6 +1406,7 @@ typedef struct MlcTfCat
 	const char *s;
 	int32		len;
 	int64		count;
+	double		sum;			/* of the target */
 } MlcTfCat;
 
 /* qsort: by string */
@@ -1368,6 +1452,7 @@ mlcycle_tf_text_final(PG_FUNCTION_ARGS)
 		{
 			cats[k].s = pnstrdup(s->entries + off + MLC_TF_ENTRY_HDR, len);
 			cats[k].len = len;
+			cats[k].sum = mlc_entry_sum(s, off)[0] + mlc_entry_sum(s, off)[1];
 			cats[k++].count = cnt;
 		}
 		else
@@ -1429,6 +1514,20 @@ mlcycle_tf_text_final(PG_FUNCTION_ARGS)
 			for (int32 i = 0; i < k; i++)
 				tf->params[i] = (double) cats[i].count / (double) s->n;
 			break;
+		case MLC_TFE_TARGET:
+			{
+				/* smoothed mean: (sum + m * prior) / (count + m); then prior, m */
+				double		prior = (s->ysum[0] + s->ysum[1]) / (double) s->ycount;
+
+				tf->nparams = k + 2;
+				tf->params = palloc(sizeof(double) * (k + 2));
+				for (int32 i = 0; i < k; i++)
+					tf->params[i] = (cats[i].sum + s->smoothing * prior) /
+						((double) cats[i].count + s->smoothing);
+				tf->params[k] = prior;
+				tf->params[k + 1] = s->smoothing;
+				break;
+			}
 	}
 	PG_RETURN_BYTEA_P(mlc_tf_serialize(tf));
 }
@@ -1588,6 +1687,9 @@ ml_transform_text(PG_FUNCTION_ARGS)
 		case MLC_TFE_FREQUENCY:
 			c->buf[0] = Float8GetDatum(idx >= 0 ? tf->params[idx] : 0.0);
 			break;
+		case MLC_TFE_TARGET:
+			c->buf[0] = Float8GetDatum(tf->params[idx >= 0 ? idx : tf->ncats]);
+			break;
 		case MLC_TFE_BINARY:
 			/* index + 1 in binary, most significant bit first; 0 for unseen */
 			for (int i = 0; i < w; i++)
@@ -1681,6 +1783,15 @@ ml_transformer_text(PG_FUNCTION_ARGS)
 			}
 			if (tf->method == MLC_TFE_ONE_HOT)
 				appendStringInfo(&buf, ", \"other_bucket\": %s", p[0] == 1.0 ? "true" : "false");
+			if (tf->method == MLC_TFE_TARGET)
+			{
+				appendStringInfoString(&buf, ", \"means\": [");
+				for (int i = 0; i < tf->ncats; i++)
+					appendStringInfo(&buf, "%s%.17g", i ? ", " : "", p[i]);
+				appendStringInfoChar(&buf, ']');
+				mlc_json_num(&buf, "prior", p[tf->ncats]);
+				mlc_json_num(&buf, "smoothing", p[tf->ncats + 1]);
+			}
 			if (tf->method == MLC_TFE_FREQUENCY)
 			{
 				appendStringInfoString(&buf, ", \"frequencies\": [");

@@ -45,6 +45,7 @@
 #define MLC_TFE_FREQUENCY		2
 #define MLC_TFE_HASHING			3
 #define MLC_TFE_BINARY			4
+#define MLC_TFE_TARGET			5
 
 /* binner methods */
 #define MLC_TFB_UNIFORM			0

@@ -110,6 +110,18 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlcycle.tf_text_imputer_trans(bytea, text, text, text) IS
 'Internal: transition function of ml_fit_imputer for text, with a constant fill value.';
 
+CREATE FUNCTION mlcycle.tf_target_trans(state bytea, x text, y float8)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mlcycle_tf_target_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.tf_target_trans(bytea, text, float8) IS
+'Internal: transition function of ml_fit_target_encoder.';
+
+CREATE FUNCTION mlcycle.tf_target_trans(state bytea, x text, y float8, smoothing float8)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mlcycle_tf_target_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.tf_target_trans(bytea, text, float8, float8) IS
+'Internal: transition function of ml_fit_target_encoder with a smoothing.';
+
 CREATE FUNCTION mlcycle.tf_text_combine(a bytea, b bytea)
 RETURNS bytea AS 'MODULE_PATHNAME', 'mlcycle_tf_text_combine'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -135,6 +147,20 @@ CREATE AGGREGATE ml_fit_encoder(x text, method text, options jsonb) (
 	PARALLEL = SAFE);
 COMMENT ON AGGREGATE ml_fit_encoder(text, text, jsonb) IS
 'Fit an encoder with options: {"top_k": k} keeps the k most frequent categories of one_hot plus an other bucket; {"buckets": b} sets the width of hashing.';
+
+CREATE AGGREGATE ml_fit_target_encoder(x text, y float8) (
+	SFUNC = mlcycle.tf_target_trans, STYPE = bytea,
+	COMBINEFUNC = mlcycle.tf_text_combine, FINALFUNC = mlcycle.tf_text_final,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE ml_fit_target_encoder(text, float8) IS
+'Fit a target encoder: per category (sum of y + 10 * prior) / (count + 10), the prior being the mean of y; rows with a NULL y are skipped. Fit on training rows only. ml_transform(t, x) -> {value}; unseen categories get the prior.';
+
+CREATE AGGREGATE ml_fit_target_encoder(x text, y float8, smoothing float8) (
+	SFUNC = mlcycle.tf_target_trans, STYPE = bytea,
+	COMBINEFUNC = mlcycle.tf_text_combine, FINALFUNC = mlcycle.tf_text_final,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE ml_fit_target_encoder(text, float8, float8) IS
+'Fit a target encoder with the given smoothing (the weight of the prior; 0 gives the plain category means).';
 
 CREATE AGGREGATE ml_fit_imputer(x text, method text) (
 	SFUNC = mlcycle.tf_text_imputer_trans, STYPE = bytea,
