@@ -16,7 +16,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS mlcycle;
 
-SELECT plan(100);
+SELECT plan(102);
 
 CREATE SCHEMA transform_ref;
 CREATE TABLE transform_ref.penguins (
@@ -462,5 +462,10 @@ FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name = 
 SELECT is((SELECT metrics->'select'->'kept' FROM ml_train('sel_reg', 'transform_ref.pima', 'age', 'ridge',
 	exclude => '{rid, diabetes}', test_size => 0, select_features => '{"k_best": 4}')), '["pregnant", "glucose", "pressure", "insulin"]'::jsonb,
           'select_features k_best 4 keeps what SelectKBest(f_regression, k=4) keeps');
+SELECT ok(count(*) = 1, 'ml_train linear with every column yeo_johnson') FROM ml_train('yj_lin', 'transform_ref.pima', 'age', 'linear',
+	exclude => '{rid, diabetes}', test_size => 0, preprocess => '{"*": {"scale": "yeo_johnson"}}');
+SELECT ok(bool_and(abs(c.coefficient - r.w) <= 1e-5 * greatest(1, abs(r.w))) AND count(*) = 8,
+          'yeo_johnson preprocessing + linear = sklearn Pipeline(SimpleImputer, PowerTransformer, LinearRegression) (1e-5)')
+FROM ml_coefficients('yj_lin') c JOIN unnest(ARRAY['pregnant', 'glucose', 'pressure', 'triceps', 'insulin', 'mass', 'pedigree', '(intercept)']::text[], ARRAY[5.350375442667975, 1.6075162614545717, 2.6316006433432695, 1.0423810828651645, 0.719205099726222, -1.4133785075089642, 0.6468649234145913, 33.240885416666664]::float8[]) AS r(feature, w) USING (feature);
 SELECT * FROM finish();
 ROLLBACK;
