@@ -34,6 +34,12 @@ SELECT ml_transform(ml_fit_encoder(c, 'hashing', '{"buckets": 4}'), 'a') = ml_tr
 SELECT ml_impute(ml_fit_imputer(c, 'most_frequent'), NULL) AS most_frequent,
 	   ml_impute(ml_fit_imputer(c, 'constant', 'missing'), NULL) AS constant,
 	   ml_impute(ml_fit_imputer(c, 'constant', 'missing'), 'b') AS given FROM tf;
+SELECT ml_temporal_features(timestamp '2024-03-03 10:30', '{year, month, day, dow, hour}') AS parts,
+	   ml_temporal_features(date '2024-12-31', '{month, dow}', true) AS cyclical,
+	   ml_temporal_features(timestamptz '2024-03-03 10:30+02', '{hour}') AS utc_hour;
+SELECT ml_temporal_features(timestamp 'infinity', '{year}');
+SELECT ml_temporal_features(date '2024-01-01', '{week}');
+SELECT ml_temporal_features(date '2024-01-01', '{}');
 SELECT ml_normalize(ARRAY[3, 4]::float8[]) AS l2, ml_normalize(ARRAY[3, -1]::float8[], 'l1') AS l1,
 	   ml_normalize(ARRAY[0, 0]::float8[]) AS zero_row;
 -- a zero-variance column keeps its values (scale 1), as scikit-learn does

@@ -33,6 +33,7 @@ FROM tt, mlcycle.models m WHERE m.model_id = (SELECT max(model_id) FROM mlcycle.
 SELECT e.feature, round(e.value::numeric, 9) AS value FROM ml_explain('tt', (SELECT t FROM tt t WHERE id = 7)) e;
 SELECT round(ml_transform(s, z)::numeric, 9) AS z_by_hand, round(ml_transform(b, w)::numeric, 9) AS w_by_hand
 FROM tt, (SELECT ml_fit_scaler(z, 'yeo_johnson') s, ml_fit_scaler(w, 'box_cox') b FROM tt) f WHERE id = 7;
+SELECT ml_temporal_features(ts, '{month, dow, hour}', true) AS ts_by_hand FROM tt WHERE id = 7;
 -- ml_predict (row) equals the sum of the explained contributions
 SELECT abs(ml_predict('tt', t) - (SELECT sum(contribution) FROM ml_explain('tt', t))) < 1e-9 AS predict_matches_explain
 FROM tt t WHERE id IN (7, 8) ;

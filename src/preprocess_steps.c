@@ -916,24 +916,7 @@ mlc_emit_numeric_steps(const MlcColumn *c, double v, double *out)
 	}
 	if (c->transform == MLC_TRANSFORM_TEMPORAL)
 	{
-		int			w = 0;
-
-		for (int k = 0; k < c->nparams; k++)
-		{
-			int			part = (int) c->params[k] & ~MLC_PART_CYCLIC;
-			double		x = mlc_calendar_part(v, part);
-
-			if ((int) c->params[k] & MLC_PART_CYCLIC)
-			{
-				double		a = 2.0 * M_PI * (part == MLC_PART_MONTH || part == MLC_PART_DAY ? x - 1 : x) /
-					mlc_calendar_period(part);
-
-				o[w++] = sin(a);
-				o[w++] = cos(a);
-			}
-			else
-				o[w++] = x;
-		}
+		(void) mlc_calendar_features(v, c->params, c->nparams, o);
 		return;
 	}
 	o[0] = (mlc_step_shape(c, (int) c->params[0], v) - c->center) / c->scale_by;

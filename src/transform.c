@@ -20,8 +20,10 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "ingest.h"
 #include "jsonutil.h"
 #include "model.h"
 #include "transform.h"
@@ -42,6 +44,7 @@ PG_FUNCTION_INFO_V1(ml_transform_text);
 PG_FUNCTION_INFO_V1(ml_impute_text);
 PG_FUNCTION_INFO_V1(ml_transformer_text);
 PG_FUNCTION_INFO_V1(ml_normalize);
+PG_FUNCTION_INFO_V1(ml_temporal_features);
 
 static const char *const family_names[] = {"", "scaler", "imputer", "imputer", "encoder", "binner", "clipper", NULL};
 static const char *const scaler_names[] = {"standard", "minmax", "robust", "maxabs", "log1p", "yeo_johnson", "box_cox", NULL};
@@ -1843,4 +1846,81 @@ ml_normalize(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 		el[i] = Float8GetDatum(DatumGetFloat8(el[i]) / s);
 	PG_RETURN_ARRAYTYPE_P(construct_array(el, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* Parts of ml_temporal_features, parsed once per query */
+typedef struct MlcTemporalCache
+{
+	Pointer		parts_seen;		/* the parts argument parsed */
+	bool		cyclical;
+	int			n;
+	double		codes[MLC_PART_MAX + 1];
+	int			width;
+} MlcTemporalCache;
+
+/* Parse the parts array (names of MLC_PART_*) into codes */
+static void
+mlc_temporal_parts(MlcTemporalCache *c, ArrayType *a, bool cyclical)
+{
+	static const char *const part_names[] = {"year", "month", "day", "dow", "hour", NULL};
+	Datum	   *el;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &el, &nulls, &n);
+	if (ARR_NDIM(a) > 1 || n < 1 || n > MLC_PART_MAX + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parts must name between 1 and %d calendar parts", MLC_PART_MAX + 1),
+				 errhint("Valid parts are: %s.", mlc_join_names(part_names))));
+	c->n = n;
+	c->width = 0;
+	for (int k = 0; k < n; k++)
+	{
+		int			part;
+
+		if (nulls[k])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("parts must not contain NULL"),
+					 errhint("Valid parts are: %s.", mlc_join_names(part_names))));
+		part = mlc_choose(TextDatumGetCString(el[k]), part_names, "temporal part");
+		c->codes[k] = part | ((cyclical && part != MLC_PART_YEAR) ? MLC_PART_CYCLIC : 0);
+		c->width += ((int) c->codes[k] & MLC_PART_CYCLIC) ? 2 : 1;
+	}
+}
+
+/*
+ * ml_temporal_features(x date | timestamp | timestamptz, parts text[], cyclical)
+ * -> float8[]: the calendar parts of ml_train's temporal step (UTC for
+ * timestamptz), with sin and cos of each periodic part when cyclical.
+ */
+Datum
+ml_temporal_features(PG_FUNCTION_ARGS)
+{
+	MlcTemporalCache *c = (MlcTemporalCache *) fcinfo->flinfo->fn_extra;
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(1);
+	bool		cyclical = PG_GETARG_BOOL(2);
+	double		v;
+	double		out[2 * (MLC_PART_MAX + 1)];
+	Datum		d[2 * (MLC_PART_MAX + 1)];
+	int			w;
+
+	if (c == NULL)
+		c = fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+															  sizeof(MlcTemporalCache));
+	if (c->parts_seen != (Pointer) a || c->cyclical != cyclical)
+	{
+		mlc_temporal_parts(c, a, cyclical);
+		c->cyclical = cyclical;
+		c->parts_seen = (Pointer) a == DatumGetPointer(PG_GETARG_DATUM(1)) ? (Pointer) a : NULL;
+	}
+	v = mlc_datum_to_double(PG_GETARG_DATUM(0), typid, MLC_KIND_TEMPORAL);
+	if (!isfinite(v))
+		mlc_tf_nonfinite("ml_temporal_features");
+	w = mlc_calendar_features(v, c->codes, c->n, out);
+	for (int k = 0; k < w; k++)
+		d[k] = Float8GetDatum(out[k]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, w, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }

@@ -125,6 +125,9 @@ extern double mlc_calendar_part(double epoch_seconds, int part);
 /* Period of a cyclic part, for sin/cos */
 extern double mlc_calendar_period(int part);
 
+/* The features of parts codes[0..n) of a time into out; returns their number */
+extern int	mlc_calendar_features(double epoch_seconds, const double *codes, int n, double *out);
+
 /*
  * What a preprocess spec asks for beyond impute/scale/encode (0 = not
  * given), parsed and fitted by preprocess_steps.c.

@@ -360,6 +360,35 @@ mlc_calendar_part(double epoch_seconds, int part)
 	return part == MLC_PART_MONTH ? (double) m : (double) d;
 }
 
+/*
+ * The calendar features of a time: for each part code (MLC_PART_*, +
+ * MLC_PART_CYCLIC for sin and cos over its period) one or two values into
+ * out; returns how many were written.
+ */
+int
+mlc_calendar_features(double epoch_seconds, const double *codes, int n, double *out)
+{
+	int			w = 0;
+
+	for (int k = 0; k < n; k++)
+	{
+		int			part = (int) codes[k] & ~MLC_PART_CYCLIC;
+		double		x = mlc_calendar_part(epoch_seconds, part);
+
+		if ((int) codes[k] & MLC_PART_CYCLIC)
+		{
+			double		a = 2.0 * M_PI * (part == MLC_PART_MONTH || part == MLC_PART_DAY ? x - 1 : x) /
+				mlc_calendar_period(part);
+
+			out[w++] = sin(a);
+			out[w++] = cos(a);
+		}
+		else
+			out[w++] = x;
+	}
+	return w;
+}
+
 /* Period of a cyclic calendar part */
 double
 mlc_calendar_period(int part)

@@ -202,6 +202,24 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ml_transformer_text(bytea) IS
 'A fitted transformer as readable JSON: family, method, rows and nulls fitted on, and its fitted values.';
 
+CREATE FUNCTION ml_temporal_features(x timestamptz, parts text[], cyclical bool DEFAULT false)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'ml_temporal_features'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_temporal_features(timestamptz, text[], bool) IS
+'Calendar parts of a time, as ml_train''s temporal step computes them (UTC): year, month (1-12), day (1-31), dow (0 = Sunday), hour; with cyclical, sin and cos of each part over its period (month 12, day 31, dow 7, hour 24) instead, year staying plain.';
+
+CREATE FUNCTION ml_temporal_features(x timestamp, parts text[], cyclical bool DEFAULT false)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'ml_temporal_features'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_temporal_features(timestamp, text[], bool) IS
+'Calendar parts of a timestamp (taken as UTC), as ml_train''s temporal step computes them.';
+
+CREATE FUNCTION ml_temporal_features(x date, parts text[], cyclical bool DEFAULT false)
+RETURNS float8[] AS 'MODULE_PATHNAME', 'ml_temporal_features'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ml_temporal_features(date, text[], bool) IS
+'Calendar parts of a date (hour 0), as ml_train''s temporal step computes them.';
+
 CREATE FUNCTION ml_normalize(x float8[], norm text DEFAULT 'l2')
 RETURNS float8[] AS 'MODULE_PATHNAME', 'ml_normalize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
