@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "learners.h"
 #include "mlcycle.h"
+#include "transform.h"
 #include "profile.h"
 
 PG_MODULE_MAGIC;
@@ -64,6 +65,13 @@ _PG_init(void)
 							"Also the most current values ml_drift samples per column; up to 10000 in both, KS p-values are exact.",
 							&mlc_reference_sample_size,
 							10000, 10, MLC_MAX_PROFILE_SAMPLE,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("mlcycle.transform_exact_limit",
+							"Most values a quantile-based transformer fit keeps to be exact.",
+							"robust, yeo_johnson, box_cox, median, most_frequent, quantile bins and clipping keep every value up to this many per fit.",
+							&mlc_transform_exact_limit,
+							10000000, 1000, 100000000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	mlc_jobs_init();

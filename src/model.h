@@ -45,6 +45,13 @@
 #define MLC_SCALE_STANDARD		1
 #define MLC_SCALE_MINMAX		2
 #define MLC_SCALE_ROBUST		3
+/* non-affine or row-wise scales: the column's transform holds the step */
+#define MLC_SCALE_MAXABS		4
+#define MLC_SCALE_LOG1P			5
+#define MLC_SCALE_YEO_JOHNSON	6
+#define MLC_SCALE_BOX_COX		7
+#define MLC_SCALE_L2			8
+#define MLC_SCALE_MAX			8
 
 /* encoding (categorical columns) */
 #define MLC_ENCODE_NONE			0
@@ -56,7 +63,35 @@
  * MlcColumn.params; mlc_column_width says how many features it produces.
  */
 #define MLC_TRANSFORM_NONE		0
-#define MLC_TRANSFORM_MAX		0
+/*
+ * Numeric steps (numeric, bool and temporal kinds), in this order: impute,
+ * clip, one of log1p / yeo_johnson / box_cox / bins, then (x - center) /
+ * scale_by, then the row-wise l2 norm; the indicator adds an is-missing
+ * feature.  params: [flags, clip low, clip high, lambda, bin edges...].
+ */
+#define MLC_TRANSFORM_NUMERIC	1
+#define MLC_TRANSFORM_TEMPORAL	2	/* params: calendar parts (MLC_PART_*) */
+#define MLC_TRANSFORM_TOP_K		3	/* one-hot of the categories + other bucket */
+#define MLC_TRANSFORM_FREQUENCY 4	/* params: share of each category */
+#define MLC_TRANSFORM_TARGET	5	/* params: mean target per category, prior */
+#define MLC_TRANSFORM_BINARY	6	/* binary digits of category index + 1 */
+#define MLC_TRANSFORM_HASHING	7	/* params: buckets, bucket of the NULL fill */
+#define MLC_TRANSFORM_MAX		7
+
+/* flags of MLC_TRANSFORM_NUMERIC (params[0]) */
+#define MLC_STEP_INDICATOR		1
+#define MLC_STEP_CLIP			2
+#define MLC_STEP_LOG1P			4
+#define MLC_STEP_YEO_JOHNSON	8
+#define MLC_STEP_BOX_COX		16
+#define MLC_STEP_BINS			32
+#define MLC_STEP_ROW_L2			64
+#define MLC_STEP_KNN			128 /* training rows were kNN-imputed */
+#define MLC_STEP_ALL			255
+#define MLC_STEP_HEADER			4	/* params before the bin edges */
+#define MLC_STEP_MAX_BINS		10000
+#define MLC_STEP_MAX_BUCKETS	65536
+#define MLC_STEP_MAX_PARTS		10
 
 /* model format limits: the reader refuses anything larger */
 #define MLC_MAX_COLUMNS			4096
@@ -103,6 +138,8 @@ typedef struct MlcColumn
 	int32		out_width;		/* number of output features */
 	int32	   *hash;			/* open-addressing table of category indexes */
 	int32		hash_size;		/* power of two, > 2 * ncategories */
+	double	   *oof;			/* training only: out-of-fold target encoding per
+								 * dataset row, NaN for rows the fit did not see */
 } MlcColumn;
 
 /*
@@ -150,6 +187,8 @@ typedef struct MlcModel
 	int64		nlearner_params;	/* format v3: the learner's state beyond coef */
 	double	   *learner_params; /* finite; layout set by the algorithm */
 	MlcProfile *profiles;		/* ncolumns + 1 (the output last), or NULL */
+	bool	   *dropped;		/* training only: features select_features
+								 * dropped (zeroed, so their weight is 0) */
 } MlcModel;
 
 /* model_io.c */

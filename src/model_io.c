@@ -723,7 +723,7 @@ check_column_enums(const MlcColumn *col, int colno)
 		bad_field(colno, "kind", col->kind);
 	if (col->impute < MLC_IMPUTE_MEAN || col->impute > MLC_IMPUTE_ERROR)
 		bad_field(colno, "imputation", col->impute);
-	if (col->scale > MLC_SCALE_ROBUST)
+	if (col->scale > MLC_SCALE_MAX)
 		bad_field(colno, "scaling", col->scale);
 	if (col->transform > MLC_TRANSFORM_MAX)
 		bad_field(colno, "transform", col->transform);
@@ -780,6 +780,41 @@ read_finite_values(MlcReader *r, int64 n, const char *what)
 	return v;
 }
 
+/* A stored float8 as an integer for messages (out-of-range values as -1) */
+static int64
+stored_int(double v)
+{
+	return (v > -1e15 && v < 1e15) ? (int64) v : -1;
+}
+
+/* Check the numeric steps: flags, clip bounds, lambda and sorted bin edges */
+static void
+check_numeric_steps(const MlcColumn *col, int colno)
+{
+	const double *p = col->params;
+	int			flags;
+	int			shapes;
+
+	if (col->nparams < MLC_STEP_HEADER || col->nparams > MLC_STEP_HEADER + MLC_STEP_MAX_BINS + 1)
+		bad_field(colno, "number of transform values", col->nparams);
+	if (p[0] != floor(p[0]) || p[0] < 0 || p[0] > MLC_STEP_ALL)
+		bad_field(colno, "transform flags", stored_int(p[0]));
+	flags = (int) p[0];
+	shapes = !!(flags & MLC_STEP_LOG1P) + !!(flags & MLC_STEP_YEO_JOHNSON) +
+		!!(flags & MLC_STEP_BOX_COX) + !!(flags & MLC_STEP_BINS);
+	if (shapes > 1)
+		bad_field(colno, "transform flags", flags);
+	if ((flags & MLC_STEP_CLIP) && p[1] > p[2])
+		bad_field(colno, "clip bounds", 0);
+	if (fabs(p[3]) > 1e6)
+		bad_field(colno, "power-transform lambda", stored_int(p[3]));
+	if ((flags & MLC_STEP_BINS) ? col->nparams < MLC_STEP_HEADER + 2 : col->nparams != MLC_STEP_HEADER)
+		bad_field(colno, "number of transform values", col->nparams);
+	for (int k = MLC_STEP_HEADER + 1; k < col->nparams; k++)
+		if (p[k] < p[k - 1])
+			bad_field(colno, "bin edge order", k);
+}
+
 /*
  * Check a column transform's fitted values against what the transform
  * needs.  Every transform adds a case; none (the default) has no values.
@@ -787,8 +822,48 @@ read_finite_values(MlcReader *r, int64 n, const char *what)
 static void
 check_column_params(const MlcColumn *col, int colno)
 {
+	bool		categorical = (col->kind == MLC_KIND_CATEGORICAL);
+	const double *p = col->params;
+
+	if (col->transform != MLC_TRANSFORM_NONE &&
+		(col->transform == MLC_TRANSFORM_NUMERIC || col->transform == MLC_TRANSFORM_TEMPORAL) == categorical)
+		bad_field(colno, "transform for its kind", col->transform);
 	switch (col->transform)
 	{
+		case MLC_TRANSFORM_NUMERIC:
+			check_numeric_steps(col, colno);
+			break;
+		case MLC_TRANSFORM_TEMPORAL:
+			if (col->kind != MLC_KIND_TEMPORAL)
+				bad_field(colno, "transform for its kind", col->transform);
+			if (col->nparams < 1 || col->nparams > MLC_STEP_MAX_PARTS)
+				bad_field(colno, "number of transform values", col->nparams);
+			for (int k = 0; k < col->nparams; k++)
+				if (p[k] != floor(p[k]) || p[k] < 0 || p[k] > 12 || ((int) p[k] & ~8) > 4)
+					bad_field(colno, "calendar part", stored_int(p[k]));
+			break;
+		case MLC_TRANSFORM_TOP_K:
+		case MLC_TRANSFORM_BINARY:
+			if (col->nparams != 0)
+				bad_field(colno, "number of transform values", col->nparams);
+			if (col->encode != (col->transform == MLC_TRANSFORM_TOP_K ? MLC_ENCODE_ONE_HOT : MLC_ENCODE_ORDINAL))
+				bad_field(colno, "encoding for its transform", col->encode);
+			break;
+		case MLC_TRANSFORM_FREQUENCY:
+		case MLC_TRANSFORM_TARGET:
+			if (col->nparams != col->ncategories + (col->transform == MLC_TRANSFORM_TARGET))
+				bad_field(colno, "number of transform values", col->nparams);
+			if (col->encode != MLC_ENCODE_ORDINAL)
+				bad_field(colno, "encoding for its transform", col->encode);
+			break;
+		case MLC_TRANSFORM_HASHING:
+			if (col->nparams != 2 || col->ncategories != 0 || col->encode != MLC_ENCODE_ORDINAL)
+				bad_field(colno, "number of transform values", col->nparams);
+			if (p[0] != floor(p[0]) || p[0] < 1 || p[0] > MLC_STEP_MAX_BUCKETS)
+				bad_field(colno, "number of hash buckets", stored_int(p[0]));
+			if (p[1] != floor(p[1]) || p[1] < -1 || p[1] >= p[0])
+				bad_field(colno, "hash bucket of the NULL fill", stored_int(p[1]));
+			break;
 		default:
 			if (col->nparams != 0)
 				bad_field(colno, "number of transform values", col->nparams);
@@ -1311,6 +1386,29 @@ build_category_hash(MlcColumn *col)
 int32
 mlc_column_width(const MlcColumn *col)
 {
+	int32		w = 0;
+
+	switch (col->transform)
+	{
+		case MLC_TRANSFORM_NUMERIC:
+			return ((int) col->params[0] & MLC_STEP_INDICATOR) ? 2 : 1;
+		case MLC_TRANSFORM_TEMPORAL:
+			for (int k = 0; k < col->nparams; k++)
+				w += ((int) col->params[k] & 8) ? 2 : 1;
+			return w;
+		case MLC_TRANSFORM_TOP_K:
+			return col->ncategories + 1;
+		case MLC_TRANSFORM_BINARY:
+			w = 1;
+			while ((1 << w) <= col->ncategories)
+				w++;
+			return w;
+		case MLC_TRANSFORM_HASHING:
+			return (int32) col->params[0];
+		case MLC_TRANSFORM_FREQUENCY:
+		case MLC_TRANSFORM_TARGET:
+			return 1;
+	}
 	if (col->kind == MLC_KIND_CATEGORICAL && col->encode == MLC_ENCODE_ONE_HOT)
 		return col->ncategories;
 	return 1;

@@ -55,6 +55,7 @@ typedef struct MlcPredictState
 	/* single-output models: the linear score with scaling folded in */
 	double	   *w;				/* per numeric or ordinal column */
 	double		b;
+	bool		nonaffine;		/* a column transform: score by the general path */
 } MlcPredictState;
 
 /* Predict from a preprocessed feature vector x */
@@ -173,6 +174,7 @@ mlc_predict_state_setup(FunctionCallInfo fcinfo, MlcPredictState *st, MlcCachedM
 	st->isnull = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(bool) * Max(st->cm->model->ncolumns, 1));
 	st->w = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * Max(st->cm->model->ncolumns, 1));
 	mlc_fold_scaling(st);
+	st->nonaffine = mlc_steps_nonaffine(cm->model);
 	fcinfo->flinfo->fn_extra = st;
 }
 
@@ -301,7 +303,8 @@ mlc_read_row(FunctionCallInfo fcinfo, MlcPredictState *st)
 			int			len;
 			const char *s = mlc_datum_to_text(st->values[a], st->atttypes[j], &len, buf, sizeof(buf));
 
-			st->idx[j] = mlc_category_lookup(c, s, len);
+			st->idx[j] = (c->transform == MLC_TRANSFORM_HASHING) ? mlc_hash_bucket(c, s, len) :
+				mlc_category_lookup(c, s, len);
 		}
 		else
 		{
@@ -328,6 +331,7 @@ mlc_predict_generic(MlcPredictState *st)
 		else
 			mlc_emit_numeric(c, st->isnull[j] ? NAN : st->v[j], st->x);
 	}
+	mlc_steps_row(m, st->x);
 	mlc_predict_features(m, st->x, st->out);
 }
 
@@ -338,6 +342,12 @@ mlc_predict_single(MlcPredictState *st)
 	const MlcModel *m = st->cm->model;
 	double		s = st->b;
 
+	if (st->nonaffine)
+	{
+		/* non-affine column transforms: preprocess the row, then predict */
+		mlc_predict_generic(st);
+		return m->task == MLC_TASK_REGRESSION ? st->out[0] : st->out[m->positive_class];
+	}
 	for (int j = 0; j < m->ncolumns; j++)
 	{
 		const MlcColumn *c = &m->columns[j];

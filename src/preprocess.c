@@ -17,11 +17,12 @@
 #include "jsonutil.h"
 #include "mlcycle.h"
 #include "preprocess.h"
+#include "select.h"
 
 static const char *const impute_names[] = {"mean", "median", "most_frequent", "constant", "error", NULL};
-static const char *const scale_names[] = {"none", "standard", "minmax", "robust", NULL};
+static const char *const scale_names[] = {"none", "standard", "minmax", "robust", "maxabs", "log1p", "yeo_johnson", "box_cox", "l2", NULL};
 static const char *const encode_names[] = {"one_hot", "ordinal", NULL};
-static const char *const setting_names[] = {"impute", "scale", "encode", "fill_value", NULL};
+static const char *const setting_names[] = {"impute", "scale", "encode", "fill_value", "clip", "bin", "temporal", NULL};
 
 /* What the spec asks for one column; -1 means not given */
 typedef struct MlcSettings
@@ -32,6 +33,7 @@ typedef struct MlcSettings
 	bool		has_fill;
 	double		fill_number;
 	char	   *fill_text;
+	MlcStepSettings steps;		/* preprocess_steps.c */
 } MlcSettings;
 
 /* Readable name of a column kind */
@@ -80,6 +82,8 @@ mlc_parse_settings(JsonbValue *v, const char *column, MlcSettings *s)
 	{
 		MlcJsonPair *p = lfirst(lc);
 
+		if (mlc_steps_parse(p, what, &s->steps, &s->impute, &s->encode))
+			continue;
 		switch (mlc_choose(p->key, setting_names, "preprocess setting"))
 		{
 			case 0:
@@ -155,6 +159,7 @@ mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *ow
 {
 	bool		cat = (c->kind == MLC_KIND_CATEGORICAL);
 
+	mlc_steps_check_kind(c, &own->steps);
 	c->impute = cat ? MLC_IMPUTE_MOST_FREQUENT : MLC_IMPUTE_MEAN;
 	c->scale = cat ? MLC_SCALE_NONE : MLC_SCALE_STANDARD;
 	c->encode = cat ? MLC_ENCODE_ONE_HOT : MLC_ENCODE_NONE;
@@ -195,50 +200,7 @@ mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *ow
 	}
 	if (cat && c->encode == MLC_ENCODE_ONE_HOT)
 		c->scale = MLC_SCALE_NONE;
-}
-
-/* qsort comparator for doubles */
-static int
-mlc_cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* Linear-interpolated quantile of sorted values, as numpy's default */
-static double
-mlc_quantile_sorted(const double *v, int64 n, double q)
-{
-	double		pos = q * (double) (n - 1);
-	int64		lo = (int64) floor(pos);
-	int64		hi = Min(lo + 1, n - 1);
-
-	return v[lo] + (v[hi] - v[lo]) * (pos - (double) lo);
-}
-
-/* Most frequent value of sorted values (smallest among ties) */
-static double
-mlc_mode_sorted(const double *v, int64 n)
-{
-	double		best = v[0];
-	int64		bestn = 0;
-
-	for (int64 i = 0; i < n;)
-	{
-		int64		j = i;
-
-		while (j < n && v[j] == v[i])
-			j++;
-		if (j - i > bestn)
-		{
-			bestn = j - i;
-			best = v[i];
-		}
-		i = j;
-	}
-	return best;
+	mlc_steps_resolve(c, &all->steps, &own->steps, own->scale >= 0);
 }
 
 /* Error for a feature that has no values to learn from */
@@ -262,7 +224,16 @@ mlc_fit_scale(MlcColumn *c, double *v, int64 n)
 {
 	c->center = 0.0;
 	c->scale_by = 1.0;
-	if (c->scale == MLC_SCALE_STANDARD)
+	if (c->scale == MLC_SCALE_MAXABS)
+	{
+		double		mx = 0;
+
+		for (int64 i = 0; i < n; i++)
+			mx = Max(mx, fabs(v[i]));
+		c->scale_by = mx;
+	}
+	else if (c->scale == MLC_SCALE_STANDARD || c->scale == MLC_SCALE_YEO_JOHNSON ||
+			 c->scale == MLC_SCALE_BOX_COX)
 	{
 		double		mean = 0,
 					ss = 0;
@@ -277,7 +248,7 @@ mlc_fit_scale(MlcColumn *c, double *v, int64 n)
 	}
 	else if (c->scale == MLC_SCALE_MINMAX || c->scale == MLC_SCALE_ROBUST)
 	{
-		qsort(v, n, sizeof(double), mlc_cmp_double);
+		qsort(v, n, sizeof(double), mlc_tf_cmp_double);
 		if (c->scale == MLC_SCALE_MINMAX)
 		{
 			c->center = v[0];
@@ -285,8 +256,8 @@ mlc_fit_scale(MlcColumn *c, double *v, int64 n)
 		}
 		else
 		{
-			c->center = mlc_quantile_sorted(v, n, 0.5);
-			c->scale_by = mlc_quantile_sorted(v, n, 0.75) - mlc_quantile_sorted(v, n, 0.25);
+			c->center = mlc_tf_quantile(v, n, 0.5);
+			c->scale_by = mlc_tf_quantile(v, n, 0.75) - mlc_tf_quantile(v, n, 0.25);
 		}
 	}
 	/* a constant column keeps its scale, as scikit-learn does */
@@ -339,9 +310,9 @@ mlc_fit_numeric(MlcColumn *c, MlcRawColumn *raw, const int64 *rows, int64 nrows,
 			}
 		case MLC_IMPUTE_MEDIAN:
 		case MLC_IMPUTE_MOST_FREQUENT:
-			qsort(v, nn, sizeof(double), mlc_cmp_double);
+			qsort(v, nn, sizeof(double), mlc_tf_cmp_double);
 			c->fill = (c->impute == MLC_IMPUTE_MEDIAN) ?
-				mlc_quantile_sorted(v, nn, 0.5) : mlc_mode_sorted(v, nn);
+				mlc_tf_quantile(v, nn, 0.5) : mlc_tf_mode(v, nn);
 			break;
 		case MLC_IMPUTE_CONSTANT:
 			c->fill = mlc_constant_fill(c, own, all);
@@ -351,6 +322,7 @@ mlc_fit_numeric(MlcColumn *c, MlcRawColumn *raw, const int64 *rows, int64 nrows,
 	}
 	for (int64 i = nn; i < nrows; i++)
 		v[i] = c->fill;
+	mlc_steps_fit_numeric(c, raw, rows, v, nrows);
 	mlc_fit_scale(c, v, nrows);
 	pfree(v);
 }
@@ -364,7 +336,7 @@ mlc_cmp_code(const void *a, const void *b)
 }
 
 /* Index of s among a column's sorted categories, or -1 (before hashing) */
-static int32
+int32
 mlc_category_bsearch(const MlcColumn *c, const char *s)
 {
 	int32		lo = 0,
@@ -485,7 +457,8 @@ mlc_append_resolved(StringInfo buf, const MlcColumn *c, bool first)
 					 mlc_kind_name(c->kind), impute_names[c->impute - 1]);
 	if (c->kind == MLC_KIND_CATEGORICAL)
 		appendStringInfo(buf, ", \"encode\": \"%s\", \"categories\": %d",
-						 encode_names[c->encode - 1], c->ncategories);
+						 mlc_steps_encode_name(c) ? mlc_steps_encode_name(c) : encode_names[c->encode - 1],
+						 c->ncategories);
 	if (c->kind != MLC_KIND_CATEGORICAL || c->encode == MLC_ENCODE_ORDINAL)
 		appendStringInfo(buf, ", \"scale\": \"%s\"", scale_names[c->scale]);
 	if (c->impute == MLC_IMPUTE_CONSTANT || c->impute == MLC_IMPUTE_MEAN ||
@@ -499,6 +472,7 @@ mlc_append_resolved(StringInfo buf, const MlcColumn *c, bool first)
 		else
 			appendStringInfoString(buf, "null");
 	}
+	mlc_steps_describe(buf, c);
 	appendStringInfoChar(buf, '}');
 }
 
@@ -570,9 +544,15 @@ mlc_preprocess_fit(MlcDataset *ds, const int64 *rows, int64 nrows, Jsonb *spec,
 
 		CHECK_FOR_INTERRUPTS();
 		if (c->kind == MLC_KIND_CATEGORICAL)
+		{
 			mlc_fit_categorical(c, raw, rows, nrows, &per[i], &all);
+			mlc_steps_fit_categorical(c, ds, raw, rows, nrows);
+		}
 		else
+		{
+			c->oof = mlc_steps_knn_oof(c, ds, i, rows, nrows);
 			mlc_fit_numeric(c, raw, rows, nrows, &per[i], &all);
+		}
 	}
 	*resolved = mlc_preprocess_describe(m);
 	mlc_model_finalize(m);
@@ -586,7 +566,9 @@ mlc_code_map(const MlcColumn *c, const MlcRawColumn *raw)
 	int32	   *map = palloc(sizeof(int32) * (raw->ndict + 1));
 
 	for (int32 k = 0; k < raw->ndict; k++)
-		map[k] = mlc_category_lookup(c, raw->dict[k], strlen(raw->dict[k]));
+		map[k] = (c->transform == MLC_TRANSFORM_HASHING) ?
+			mlc_hash_bucket(c, raw->dict[k], strlen(raw->dict[k])) :
+			mlc_category_lookup(c, raw->dict[k], strlen(raw->dict[k]));
 	return map;
 }
 
@@ -625,10 +607,23 @@ mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
 				int32		code = t->ds->cols[j].codes[r];
 
 				mlc_emit_category(c, code < 0 ? -1 : t->maps[j][code], code < 0, o);
+				/* target encoding of a training row: out of its fold */
+				if (c->oof != NULL && !isnan(c->oof[r]))
+					o[c->out_offset] = c->oof[r];
 			}
 			else
-				mlc_emit_numeric(c, t->ds->cols[j].values[r], o);
+			{
+				double		v = t->ds->cols[j].values[r];
+
+				/* kNN imputation of a training row */
+				if (c->oof != NULL && isnan(v) && !isnan(c->oof[r]))
+					v = c->oof[r];
+				mlc_emit_numeric(c, v, o);
+			}
 		}
+		mlc_steps_row(m, o);
+		if (m->dropped != NULL)
+			mlc_select_apply(m, o);
 	}
 }
 
@@ -657,7 +652,9 @@ mlc_feature_names(const MlcModel *m)
 	{
 		const MlcColumn *c = &m->columns[j];
 
-		if (c->kind == MLC_KIND_CATEGORICAL && c->encode == MLC_ENCODE_ONE_HOT)
+		if (c->transform != MLC_TRANSFORM_NONE)
+			mlc_steps_feature_names(c, names);
+		else if (c->kind == MLC_KIND_CATEGORICAL && c->encode == MLC_ENCODE_ONE_HOT)
 			for (int k = 0; k < c->ncategories; k++)
 				names[c->out_offset + k] = psprintf("%s=%s", c->name, c->categories[k]);
 		else

@@ -14,7 +14,10 @@
 #include "utils/jsonb.h"
 
 #include "ingest.h"
+#include "jsonutil.h"
+#include "lib/stringinfo.h"
 #include "model.h"
+#include "transform.h"
 
 /*
  * Fit the pipeline on the given training rows of ds.  Returns a model with
@@ -60,10 +63,39 @@ extern void mlc_all_null_error(const char *name, bool all_rows) pg_attribute_nor
 /* Raise the error for a NULL in a column whose imputation is 'error' */
 extern void mlc_null_not_allowed(const MlcColumn *c) pg_attribute_noreturn();
 
+/* Index of s among a column's sorted categories, or -1 (before hashing) */
+extern int32 mlc_category_bsearch(const MlcColumn *c, const char *s);
+
+/* preprocess_steps.c: the steps beyond plain impute/scale/encode */
+extern bool mlc_steps_parse(const MlcJsonPair *p, const char *what, MlcStepSettings *st,
+							int *impute, int *encode);
+extern void mlc_steps_check_kind(const MlcColumn *c, const MlcStepSettings *own);
+extern void mlc_steps_resolve(MlcColumn *c, const MlcStepSettings *all,
+							  const MlcStepSettings *own, bool own_scale);
+extern void mlc_steps_fit_numeric(MlcColumn *c, const MlcRawColumn *raw, const int64 *rows,
+								  double *v, int64 n);
+extern void mlc_steps_fit_categorical(MlcColumn *c, const MlcDataset *ds, const MlcRawColumn *raw,
+									  const int64 *rows, int64 nrows);
+extern double *mlc_steps_knn_oof(const MlcColumn *c, const MlcDataset *ds, int j,
+								 const int64 *rows, int64 nrows);
+extern int32 mlc_hash_bucket(const MlcColumn *c, const char *s, int len);
+extern void mlc_emit_numeric_steps(const MlcColumn *c, double v, double *out);
+extern void mlc_emit_category_steps(const MlcColumn *c, int32 idx, bool isnull, double *out);
+extern void mlc_steps_row(const MlcModel *m, double *out);
+extern bool mlc_steps_nonaffine(const MlcModel *m);
+extern const char *mlc_steps_encode_name(const MlcColumn *c);
+extern void mlc_steps_describe(StringInfo buf, const MlcColumn *c);
+extern void mlc_steps_feature_names(const MlcColumn *c, char **names);
+
 /* One numeric-kind value (NaN means NULL) into its feature */
 static inline void
 mlc_emit_numeric(const MlcColumn *c, double v, double *out)
 {
+	if (c->transform != MLC_TRANSFORM_NONE)
+	{
+		mlc_emit_numeric_steps(c, v, out);
+		return;
+	}
 	if (isnan(v))
 	{
 		if (c->impute == MLC_IMPUTE_ERROR)
@@ -77,6 +109,11 @@ mlc_emit_numeric(const MlcColumn *c, double v, double *out)
 static inline void
 mlc_emit_category(const MlcColumn *c, int32 idx, bool isnull, double *out)
 {
+	if (c->transform != MLC_TRANSFORM_NONE)
+	{
+		mlc_emit_category_steps(c, idx, isnull, out);
+		return;
+	}
 	if (isnull)
 	{
 		if (c->impute == MLC_IMPUTE_ERROR)

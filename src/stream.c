@@ -61,7 +61,7 @@ mlc_stream_supported(const MlcModel *plan)
 	{
 		const MlcColumn *c = &plan->columns[j];
 
-		if (c->kind == MLC_KIND_CATEGORICAL)
+		if (c->kind == MLC_KIND_CATEGORICAL || c->transform != MLC_TRANSFORM_NONE)
 			return false;
 		if (c->impute != MLC_IMPUTE_MEAN && c->impute != MLC_IMPUTE_CONSTANT &&
 			c->impute != MLC_IMPUTE_ERROR)

@@ -30,6 +30,7 @@
 #include "model.h"
 #include "predict.h"
 #include "preprocess.h"
+#include "select.h"
 #include "profile.h"
 #include "sampling.h"
 #include "split.h"
@@ -103,6 +104,8 @@ typedef struct MlcTrainRun
 	Jsonb	   *search_params;
 	Jsonb	   *search_args;
 	char	   *search_json;	/* the search's summary, for the metrics */
+	Jsonb	   *select_features;	/* select.c: NULL when not asked */
+	char	   *select_json;	/* kept and dropped features, for the metrics */
 	char	   *trials_json;	/* every trial, for mlcycle.search_trials */
 	double		score;			/* the headline metric, once computed */
 	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
@@ -326,6 +329,8 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 	run->order_by = (PG_NARGS() > 16 && !PG_ARGISNULL(16)) ?
 		text_to_cstring(PG_GETARG_TEXT_PP(16)) : NULL;
 	mlc_check_order_by(run);
+	run->select_features = (PG_NARGS() > 18 && !PG_ARGISNULL(18) &&
+							JB_ROOT_COUNT(PG_GETARG_JSONB_P(18)) > 0) ? PG_GETARG_JSONB_P(18) : NULL;
 	run->sampling = (PG_NARGS() > 17 && !PG_ARGISNULL(17)) ?
 		mlc_choose(text_to_cstring(PG_GETARG_TEXT_PP(17)), sampling_names, "sampling") : 0;
 	if (run->cv != 0 && (run->cv < 2 || run->cv > 100))
@@ -635,7 +640,7 @@ mlc_note_constant_features(MlcTrainRun *run)
 		bool		constant;
 
 		if (c->kind == MLC_KIND_CATEGORICAL)
-			constant = c->ncategories <= 1;
+			constant = c->ncategories <= 1 && c->transform != MLC_TRANSFORM_HASHING;
 		else
 		{
 			MlcRawColumn *raw = &run->ds->cols[j];
@@ -1127,6 +1132,17 @@ mlc_deploy_trained(MlcTrainRun *run, int64 model_id)
 /* Read, split, preprocess, fit, evaluate */
 static void mlc_append_metrics(MlcTrainRun *run, const char *key, const char *json);
 
+/* select_features on the run's training rows and fitted pipeline */
+static char *
+mlc_run_select(MlcTrainRun *run)
+{
+	bool		cls = (run->task == MLC_TASK_CLASSIFICATION);
+
+	return mlc_select_features(run->model, run->ds, run->train_rows, run->ntrain,
+							   cls ? NULL : run->ds->target.values, cls ? run->y : NULL,
+							   run->model->nclasses, run->select_features);
+}
+
 /* Accumulated fold metrics: sums and sums of squares per metric name */
 typedef struct MlcCvSums
 {
@@ -1281,6 +1297,7 @@ mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 		fitted->classes = model->classes;
 		fitted->positive_class = model->positive_class;
 		run->model = fitted;
+		(void) mlc_run_select(run);
 		if (mlc_needs_matrix(run))
 			X = mlc_preprocess_transform(fitted, run->ds, fit_rows, nfit);
 		mlc_fit(run, X);
@@ -1680,7 +1697,8 @@ mlc_train_single_pass(MlcTrainRun *run)
 
 	if (!mlc_single_pass || run->task != MLC_TASK_REGRESSION ||
 		(run->algorithm != MLC_ALGO_LINEAR && run->algorithm != MLC_ALGO_RIDGE) ||
-		run->test_size <= 0 || run->cv > 0 || run->search || run->split_last)
+		run->test_size <= 0 || run->cv > 0 || run->search || run->split_last ||
+		run->select_features)
 		return false;
 	memset(&res, 0, sizeof(res));
 	if (!mlc_stream_least_squares(run->ds, run->preprocess, run->algorithm,
@@ -1755,6 +1773,7 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		fitted->classes = run->model->classes;
 		fitted->positive_class = run->model->positive_class;
 		run->model = fitted;
+		run->select_json = mlc_run_select(run);
 	}
 	/* least squares reads preprocessed rows in blocks; logistic iterates over X */
 	if (mlc_needs_matrix(run))
@@ -1778,6 +1797,8 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		mlc_cross_validate(run);
 	if (run->search_json)
 		mlc_append_metrics(run, "search", run->search_json);
+	if (run->select_json)
+		mlc_append_metrics(run, "select", run->select_json);
 	mlc_profile_columns(run->model, run->ds, run->train_rows, run->ntrain, run->seed);
 	mlc_profile_output(run->model, run->eval_out, run->ntest > 0 ? run->ntest : run->ntrain, run->seed);
 	ms = mlc_phase_ms(run, "metrics");

@@ -149,9 +149,10 @@ CREATE FUNCTION ml_train(
 	search_params jsonb DEFAULT '{}',
 	search_args jsonb DEFAULT '{}',
 	order_by text DEFAULT NULL,
-	sampling text DEFAULT NULL)
+	sampling text DEFAULT NULL,
+	select_features jsonb DEFAULT '{}')
 RETURNS SETOF mlcycle.train_result
 AS 'MODULE_PATHNAME', 'ml_train'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ml_train(text, text, text, text, jsonb, jsonb, text[], text, float8, text, int, text, int, text, jsonb, jsonb, text, text)
+COMMENT ON FUNCTION ml_train(text, text, text, text, jsonb, jsonb, text[], text, float8, text, int, text, int, text, jsonb, jsonb, text, text, jsonb)
 	IS 'Trains a model of project on relation to predict target, stores it in mlcycle.models and deploys it by the deploy strategy.';

@@ -280,7 +280,8 @@ CREATE FUNCTION ml_train_async(
 	search_params jsonb DEFAULT '{}',
 	search_args jsonb DEFAULT '{}',
 	order_by text DEFAULT NULL,
-	sampling text DEFAULT NULL)
+	sampling text DEFAULT NULL,
+	select_features jsonb DEFAULT '{}')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 AS $$
@@ -300,10 +301,10 @@ BEGIN
 		'algorithm', algorithm, 'hyperparams', hyperparams, 'preprocess', preprocess, 'exclude', exclude,
 		'task', task, 'test_size', test_size, 'split', split, 'seed', seed, 'deploy', deploy, 'cv', cv,
 		'search', search, 'search_params', search_params, 'search_args', search_args,
-		'order_by', order_by, 'sampling', sampling), NULL);
+		'order_by', order_by, 'sampling', sampling, 'select_features', select_features), NULL);
 END
 $$;
-COMMENT ON FUNCTION ml_train_async(text, text, text, text, jsonb, jsonb, text[], text, float8, text, int, text, int, text, jsonb, jsonb, text, text)
+COMMENT ON FUNCTION ml_train_async(text, text, text, text, jsonb, jsonb, text[], text, float8, text, int, text, int, text, jsonb, jsonb, text, text, jsonb)
 	IS 'Starts ml_train with the same arguments in a background worker that runs as the calling role, and returns the job id at once (see mlcycle.jobs, ml_job_wait, ml_job_cancel).';
 
 -- What a job's worker runs for ml_train_async: ml_train with the job's arguments.
@@ -320,7 +321,8 @@ BEGIN
 							  a->'preprocess', ARRAY(SELECT jsonb_array_elements_text(a->'exclude')),
 							  a->>'task', (a->>'test_size')::float8, a->>'split', (a->>'seed')::int,
 							  a->>'deploy', (a->>'cv')::int, a->>'search', a->'search_params',
-							  a->'search_args', a->>'order_by', a->>'sampling') t;
+							  a->'search_args', a->>'order_by', a->>'sampling',
+							  coalesce(a->'select_features', '{}')) t;
 END
 $$;
 COMMENT ON FUNCTION mlcycle.run_train(jsonb) IS 'Internal: a background worker''s ml_train call with a job''s arguments.';

@@ -2,7 +2,8 @@
  * gen_seeds.c
  *	  Builds a few valid models (regression, binary, multinomial, with
  *	  one-hot and ordinal categorical columns, some with the reference
- *	  profiles of format v2), serializes them with
+ *	  profiles of format v2, one with every column transform of v3),
+ *	  serializes them with
  *	  src/model_io.c and writes them as the fuzzer's seed corpus; with --sql
  *	  prints hex blobs (valid and deliberately broken) for sql/model_io.sql.
  */
@@ -269,11 +270,62 @@ model_multinomial_v2(void)
 	return with_profiles(model_multinomial());
 }
 
+/* Give column c a transform with n fitted values */
+static void
+set_transform(MlcColumn *c, int transform, const double *params, int n)
+{
+	c->transform = (uint8) transform;
+	c->nparams = n;
+	c->params = palloc0(sizeof(double) * Max(n, 1));
+	if (n > 0)
+		memcpy(c->params, params, sizeof(double) * n);
+}
+
+/* Model 8: every column transform of format v3 (preprocess steps) */
+static MlcModel *
+model_steps(void)
+{
+	MlcModel   *m = palloc0(sizeof(MlcModel));
+	static const double chain[] = {MLC_STEP_INDICATOR | MLC_STEP_CLIP | MLC_STEP_YEO_JOHNSON, 1.5, 9.5, 0.42};
+	static const double bins[] = {MLC_STEP_BINS | MLC_STEP_ROW_L2, 0, 0, 0, 1.0, 2.5, 2.5, 7.0};
+	static const double parts[] = {0, 1 | 8, 3 | 8, 4};
+	static const double freq[] = {0.5, 0.25, 0.25};
+	static const double target[] = {1.5, 2.5, 3.0, 2.0};
+	static const double hashing[] = {8, 3};
+
+	m->task = MLC_TASK_REGRESSION;
+	m->algorithm = MLC_ALGO_RIDGE;
+	m->ncolumns = 8;
+	m->columns = palloc0(sizeof(MlcColumn) * 8);
+	set_numeric(&m->columns[0], "x", MLC_KIND_NUMERIC, MLC_SCALE_YEO_JOHNSON, 3, 1.2, 0.8);
+	set_transform(&m->columns[0], MLC_TRANSFORM_NUMERIC, chain, 4);
+	set_numeric(&m->columns[1], "b", MLC_KIND_NUMERIC, MLC_SCALE_L2, 3, 0, 1);
+	set_transform(&m->columns[1], MLC_TRANSFORM_NUMERIC, bins, 8);
+	set_numeric(&m->columns[2], "ts", MLC_KIND_TEMPORAL, MLC_SCALE_NONE, 1.6e9, 0, 1);
+	set_transform(&m->columns[2], MLC_TRANSFORM_TEMPORAL, parts, 4);
+	set_categorical(&m->columns[3], "top", MLC_ENCODE_ONE_HOT, 0, plans, 2);
+	set_transform(&m->columns[3], MLC_TRANSFORM_TOP_K, NULL, 0);
+	set_categorical(&m->columns[4], "freq", MLC_ENCODE_ORDINAL, 1, plans, 3);
+	m->columns[4].scale = MLC_SCALE_NONE;
+	m->columns[4].scale_by = 1;
+	set_transform(&m->columns[4], MLC_TRANSFORM_FREQUENCY, freq, 3);
+	set_categorical(&m->columns[5], "target", MLC_ENCODE_ORDINAL, -1, plans, 3);
+	set_transform(&m->columns[5], MLC_TRANSFORM_TARGET, target, 4);
+	set_categorical(&m->columns[6], "bits", MLC_ENCODE_ORDINAL, 2, sizes, 5);
+	set_transform(&m->columns[6], MLC_TRANSFORM_BINARY, NULL, 0);
+	set_categorical(&m->columns[7], "hashed", MLC_ENCODE_ORDINAL, -1, NULL, 0);
+	set_transform(&m->columns[7], MLC_TRANSFORM_HASHING, hashing, 2);
+	m->positive_class = -1;
+	m->ncoef_rows = 1;
+	finish(m);
+	return m;
+}
+
 typedef MlcModel *(*ModelBuilder) (void);
 
 static const ModelBuilder builders[] = {
 	model_regression, model_binary, model_multinomial, model_empty, model_wide,
-	model_regression_v2, model_binary_v2, model_multinomial_v2
+	model_regression_v2, model_binary_v2, model_multinomial_v2, model_steps
 };
 
 /* Serialize a model, or die with the error */

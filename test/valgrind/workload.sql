@@ -1,7 +1,9 @@
 -- A workload over every area of mlcycle, run by test/valgrind/run.sh under valgrind memcheck
 -- in a single-user backend: training (both paths, cross-validation, multiclass, class
 -- rebalancing, time-ordered split),
--- scoring, canary routing and batch scoring, export/import, explanations, evaluation, data exploration, drift, the aggregates, a model card and the loader fuzz.
+-- scoring, canary routing and batch scoring, export/import, explanations, evaluation, data
+-- exploration, drift, the aggregates, a model card, the preprocess steps and standalone
+-- transformers, and the loader fuzz.
 CREATE EXTENSION mlcycle;
 SET mlcycle.progress = off;
 CREATE TABLE t AS SELECT i AS id, (i % 97)::float8 / 7 AS a, CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 31 % 101)::float8 END AS b, (ARRAY['x','y','z'])[1 + i % 3] AS c, (i % 5 = 0) AS flag, (i % 97)::float8 / 7 * 2 + (i * 31 % 101) * 0.1 AS y, CASE WHEN i % 3 = 0 THEN 'yes' ELSE 'no' END AS lab FROM generate_series(1, 3000) i;
@@ -37,4 +39,10 @@ SELECT count(*) FROM ml_feature_scores('t', 'lab');
 SELECT count(*) FROM ml_pca('t', '{a,b,y}', 2);
 SELECT ml_quantiles(ml_summary_sketch(a), '{0.25,0.5}') FROM t;
 SELECT ml_import_model('copy_' || model_id, ml_export_model(model_id)) > 0 FROM mlcycle.models ORDER BY model_id;
+SELECT count(*) FROM ml_train('tf', 't', 'y', exclude => '{id,lab}', preprocess => '{"a": {"scale": "yeo_johnson", "clip": [0.01, 0.99]}, "b": {"impute": {"method": "knn", "k": 3}, "bin": "quantile"}, "c": {"encode": {"method": "target", "folds": 3}}}', select_features => '{"max_correlation": 0.99, "k_best": 3}');
+SELECT sum(ml_predict('tf', t)) FROM t;
+SELECT count(*) FROM ml_train('tf2', 't', 'lab', exclude => '{id,y}', preprocess => '{"*": {"scale": "l2"}, "b": {"impute": "indicator"}, "c": {"encode": {"method": "hashing", "buckets": 4}}}');
+SELECT count(ml_predict_class('tf2', t)), count(*) FROM t, ml_explain('tf2', t);
+SELECT ml_transformer_text(ml_fit_scaler(b, 'yeo_johnson')), ml_transformer_text(ml_fit_encoder(c, 'one_hot', '{"top_k": 2}')), ml_transformer_text(ml_fit_binner(a, 'quantile', 4)), ml_transformer_text(ml_fit_imputer(c, 'most_frequent')) FROM t;
+SELECT sum(ml_transform(s, b)), count(ml_transform(e, c)), count(ml_transform(h, c)) FROM t, (SELECT ml_fit_scaler(b, 'robust') s, ml_fit_encoder(c, 'binary') e, ml_fit_encoder(c, 'hashing') h FROM t) f;
 SELECT mlcycle.fuzz_model_loader(model, 2000, 1) FROM mlcycle.models WHERE model_id = 1;
