@@ -19,6 +19,7 @@
 
 #include "catalog.h"
 #include "ingest.h"
+#include "learners.h"
 #include "predict.h"
 #include "preprocess.h"
 
@@ -63,6 +64,17 @@ mlc_predict_features(const MlcModel *m, const double *x, double *out)
 {
 	int			p = m->nfeatures;
 
+	/* learners that are not one linear score per output */
+	if (m->algorithm == MLC_ALGO_NAIVE_BAYES)
+	{
+		mlc_predict_naive_bayes(m, x, out);
+		return;
+	}
+	if (m->algorithm == MLC_ALGO_KNN)
+	{
+		mlc_predict_knn(m, x, out);
+		return;
+	}
 	if (m->task == MLC_TASK_REGRESSION || m->nclasses == 2)
 	{
 		double		s = m->coef[p];
@@ -104,6 +116,13 @@ mlc_predict_features(const MlcModel *m, const double *x, double *out)
 		for (int k = 0; k < m->nclasses; k++)
 			out[k] /= sum;
 	}
+}
+
+/* True when the model scores by its coefficients (one linear score per output) */
+bool
+mlc_is_linear(const MlcModel *m)
+{
+	return m->algorithm != MLC_ALGO_NAIVE_BAYES && m->algorithm != MLC_ALGO_KNN;
 }
 
 /*
@@ -337,6 +356,12 @@ mlc_predict_single(MlcPredictState *st)
 	const MlcModel *m = st->cm->model;
 	double		s = st->b;
 
+	if (!mlc_is_linear(m))
+	{
+		/* no folded weights: the full preprocessing and the learner's own scoring */
+		mlc_predict_generic(st);
+		return m->task == MLC_TASK_REGRESSION ? st->out[0] : st->out[m->positive_class];
+	}
 	for (int j = 0; j < m->ncolumns; j++)
 	{
 		const MlcColumn *c = &m->columns[j];
@@ -519,6 +544,12 @@ ml_explain(PG_FUNCTION_ARGS)
 	const MlcModel *m = st->cm->model;
 	char	  **names;
 
+	if (!mlc_is_linear(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("ml_explain needs a linear model, and project \"%s\" deploys %s", st->project,
+						mlc_algorithm_name(m->algorithm)),
+				 errhint("See ml_feature_importance('%s') for the permutation importance of any model.", st->project)));
 	InitMaterializedSRF(fcinfo, 0);
 	mlc_predict_generic(st);
 	names = mlc_feature_names(m);

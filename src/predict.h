@@ -16,4 +16,7 @@
  */
 extern void mlc_predict_features(const MlcModel *m, const double *x, double *out);
 
+/* True when the model scores by its coefficients (linear, ridge, logistic, lasso, elastic_net, linear_svm) */
+extern bool mlc_is_linear(const MlcModel *m);
+
 #endif							/* MLCYCLE_PREDICT_H */

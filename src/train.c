@@ -41,9 +41,10 @@ PG_FUNCTION_INFO_V1(ml_train);
 #define MLC_ALGO_ALL			100
 
 /* algorithm => ...: the names ml_train accepts and the MLC_ALGO_* each means (0: auto) */
-static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", "all", NULL};
+static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", "all",
+"naive_bayes", "knn", "linear_svm", NULL};
 static const int algorithm_ids[] = {0, MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LOGISTIC, MLC_ALGO_LASSO,
-	MLC_ALGO_ELASTIC_NET, MLC_ALGO_ALL};
+	MLC_ALGO_ELASTIC_NET, MLC_ALGO_ALL, MLC_ALGO_NAIVE_BAYES, MLC_ALGO_KNN, MLC_ALGO_LINEAR_SVM};
 static const char *const task_names[] = {"regression", "classification", NULL};
 static const char *const split_names[] = {"random", "stratified", "last", NULL};
 static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
@@ -81,6 +82,11 @@ typedef struct MlcTrainRun
 	double		tol;
 	char	   *positive_label;
 	char	   *hyperparams_json;
+	double		var_smoothing;	/* naive_bayes */
+	int			n_neighbors;	/* knn */
+	int			knn_weights;	/* MLC_KNN_UNIFORM or MLC_KNN_DISTANCE */
+	int			knn_metric;		/* MLC_KNN_EUCLIDEAN or MLC_KNN_MANHATTAN */
+	double		intercept_scaling;	/* linear_svm */
 
 	MlcDataset *ds;
 	MlcDataset *ds_rows;		/* the relation's dataset while ds holds test rows */
@@ -107,6 +113,183 @@ typedef struct MlcTrainRun
 	double		score;			/* the headline metric, once computed */
 	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
 } MlcTrainRun;
+
+/*
+ * naive_bayes, knn and linear_svm: their hyperparameters (scikit-learn's
+ * names), tasks and fits.  NULL keys: not one of these learners.
+ */
+static const char *const *
+mlc_learner_keys(int algorithm)
+{
+	static const char *const nb_keys[] = {"var_smoothing", "alpha", "positive_class", NULL};
+	static const char *const knn_keys[] = {"n_neighbors", "weights", "metric", "p", "positive_class", NULL};
+	static const char *const svm_keys[] = {"C", "max_iter", "tol", "intercept_scaling", "positive_class", NULL};
+
+	switch (algorithm)
+	{
+		case MLC_ALGO_NAIVE_BAYES:
+			return nb_keys;
+		case MLC_ALGO_KNN:
+			return knn_keys;
+		case MLC_ALGO_LINEAR_SVM:
+			return svm_keys;
+	}
+	return NULL;
+}
+
+/* Defaults of these learners' settings (scikit-learn's) */
+static void
+mlc_learner_defaults(MlcTrainRun *run)
+{
+	run->var_smoothing = 1e-9;
+	run->n_neighbors = 5;
+	run->knn_weights = MLC_KNN_UNIFORM;
+	run->knn_metric = MLC_KNN_EUCLIDEAN;
+	run->intercept_scaling = 1.0;
+	if (run->algorithm == MLC_ALGO_LINEAR_SVM)
+	{
+		run->max_iter = 1000;
+		run->tol = 1e-4;
+	}
+}
+
+/* Error for a hyperparameter value out of its range */
+static void
+mlc_learner_range_error(const char *key, const char *value, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("hyperparameter \"%s\" is out of range: %s", key, value),
+			 errhint("%s", hint)));
+}
+
+/* Parse one of these learners' own hyperparameters; false for the shared ones */
+static bool
+mlc_learner_hyperparam(MlcTrainRun *run, const char *key, MlcJsonPair *p)
+{
+	static const char *const weights[] = {"uniform", "distance", NULL};
+	static const char *const metrics[] = {"euclidean", "manhattan", "minkowski", NULL};
+	double		v;
+
+	if (strcmp(key, "weights") == 0)
+	{
+		run->knn_weights = mlc_choose(mlc_json_string(p, "hyperparameter"), weights, "weights");
+		return true;
+	}
+	if (strcmp(key, "metric") == 0)
+	{
+		int			m = mlc_choose(mlc_json_string(p, "hyperparameter"), metrics, "metric");
+
+		/* minkowski keeps the p given (2 by default) */
+		if (m < 2)
+			run->knn_metric = m;
+		return true;
+	}
+	if (strcmp(key, "var_smoothing") != 0 && strcmp(key, "n_neighbors") != 0 &&
+		strcmp(key, "p") != 0 && strcmp(key, "intercept_scaling") != 0 &&
+		!(strcmp(key, "alpha") == 0 && run->algorithm == MLC_ALGO_NAIVE_BAYES))
+		return false;
+	v = mlc_json_number(p, "hyperparameter");
+	if (strcmp(key, "var_smoothing") == 0)
+	{
+		if (!(v >= 0 && v <= 1))
+			mlc_learner_range_error(key, psprintf("%g", v), "var_smoothing must be between 0 and 1 (the share of the largest feature variance added to every variance).");
+		run->var_smoothing = v;
+	}
+	else if (strcmp(key, "alpha") == 0)
+	{
+		if (!(v > 0) || isinf(v))
+			mlc_learner_range_error(key, psprintf("%g", v), "alpha (additive smoothing of the category counts) must be above 0.");
+		run->alpha = v;
+	}
+	else if (strcmp(key, "n_neighbors") == 0)
+	{
+		if (!(v >= 1 && v <= 100000) || v != floor(v))
+			mlc_learner_range_error(key, psprintf("%g", v), "n_neighbors must be a whole number between 1 and 100000.");
+		run->n_neighbors = (int) v;
+	}
+	else if (strcmp(key, "p") == 0)
+	{
+		if (v != 1 && v != 2)
+			mlc_learner_range_error(key, psprintf("%g", v), "p must be 1 (manhattan distance) or 2 (euclidean distance).");
+		run->knn_metric = v == 1 ? MLC_KNN_MANHATTAN : MLC_KNN_EUCLIDEAN;
+	}
+	else
+	{
+		if (!(v > 0) || isinf(v))
+			mlc_learner_range_error(key, psprintf("%g", v), "intercept_scaling must be above 0.");
+		run->intercept_scaling = v;
+	}
+	return true;
+}
+
+/* The resolved settings of these learners, as the catalog's hyperparams */
+static void
+mlc_learner_hyperparams_json(MlcTrainRun *run, StringInfo out)
+{
+	if (run->algorithm == MLC_ALGO_NAIVE_BAYES)
+		appendStringInfo(out, "{\"alpha\": %.15g, \"var_smoothing\": %.15g", run->alpha, run->var_smoothing);
+	else if (run->algorithm == MLC_ALGO_KNN)
+		appendStringInfo(out, "{\"n_neighbors\": %d, \"weights\": \"%s\", \"metric\": \"%s\"", run->n_neighbors,
+						 run->knn_weights == MLC_KNN_DISTANCE ? "distance" : "uniform",
+						 run->knn_metric == MLC_KNN_MANHATTAN ? "manhattan" : "euclidean");
+	else
+		appendStringInfo(out, "{\"C\": %.15g, \"intercept_scaling\": %.15g, \"max_iter\": %d, \"tol\": %.15g",
+						 run->C, run->intercept_scaling, run->max_iter, run->tol);
+}
+
+/* naive_bayes and linear_svm classify only */
+static void
+mlc_learner_check_task(MlcTrainRun *run)
+{
+	if (run->task == MLC_TASK_REGRESSION &&
+		(run->algorithm == MLC_ALGO_NAIVE_BAYES || run->algorithm == MLC_ALGO_LINEAR_SVM))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"%s\" does not do regression", mlc_algorithm_name(run->algorithm)),
+				 errhint("Use algorithm => 'linear', 'ridge' or 'knn' for a numeric target, or task => 'classification' for a label target.")));
+}
+
+/* k nearest neighbors for regression: the training rows and their values */
+static void
+mlc_fit_knn_regression(MlcTrainRun *run, const double *X)
+{
+	double	   *y = palloc(sizeof(double) * Max(run->ntrain, 1));
+
+	for (int64 i = 0; i < run->ntrain; i++)
+		y[i] = run->ds->target.values[run->train_rows[i]];
+	mlc_fit_knn(run->model, X, y, run->ntrain, run->n_neighbors, run->knn_weights, run->knn_metric);
+	pfree(y);
+}
+
+/*
+ * naive_bayes, knn or linear_svm on the fit rows; y is in the fit coding
+ * (binary: 1 for the positive class), these learners take class indexes.
+ */
+static void
+mlc_fit_classifier(MlcTrainRun *run, const double *X, const int32 *y, int64 n)
+{
+	MlcModel   *m = run->model;
+	int32	   *yc = palloc(sizeof(int32) * Max(n, 1));
+
+	for (int64 i = 0; i < n; i++)
+		yc[i] = m->nclasses != 2 ? y[i] : y[i] == 1 ? m->positive_class : 1 - m->positive_class;
+	if (run->algorithm == MLC_ALGO_NAIVE_BAYES)
+		mlc_fit_naive_bayes(m, X, yc, n, run->var_smoothing, run->alpha);
+	else if (run->algorithm == MLC_ALGO_KNN)
+	{
+		double	   *yd = palloc(sizeof(double) * Max(n, 1));
+
+		for (int64 i = 0; i < n; i++)
+			yd[i] = yc[i];
+		mlc_fit_knn(m, X, yd, n, run->n_neighbors, run->knn_weights, run->knn_metric);
+		pfree(yd);
+	}
+	else
+		run->iterations = mlc_fit_linear_svm(m, X, yc, n, run->C, run->intercept_scaling,
+											 run->max_iter, run->tol);
+	pfree(yc);
+}
 
 /* Milliseconds since the current phase began; starts the next phase */
 static double
@@ -183,7 +366,8 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	static const char *const logistic_keys[] = {"C", "class_weight", "max_iter", "tol", "positive_class", NULL};
 	static const char *const lasso_keys[] = {"alpha", "max_iter", "tol", "positive_class", NULL};
 	static const char *const enet_keys[] = {"alpha", "l1_ratio", "max_iter", "tol", "positive_class", NULL};
-	const char *const *keys = run->algorithm == MLC_ALGO_RIDGE ? ridge_keys :
+	const char *const *keys = mlc_learner_keys(run->algorithm) ? mlc_learner_keys(run->algorithm) :
+		run->algorithm == MLC_ALGO_RIDGE ? ridge_keys :
 		run->algorithm == MLC_ALGO_LOGISTIC ? logistic_keys :
 		run->algorithm == MLC_ALGO_LASSO ? lasso_keys :
 		run->algorithm == MLC_ALGO_ELASTIC_NET ? enet_keys : linear_keys;
@@ -205,12 +389,15 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 		run->max_iter = 10000;
 		run->tol = 1e-6;
 	}
+	mlc_learner_defaults(run);
 	foreach(lc, pairs)
 	{
 		MlcJsonPair *p = lfirst(lc);
 		const char *key = keys[mlc_choose(p->key, keys, psprintf("hyperparameter for %s",
 																mlc_algorithm_name(run->algorithm)))];
 
+		if (mlc_learner_hyperparam(run, key, p))
+			continue;
 		if (strcmp(key, "positive_class") == 0)
 			run->positive_label = p->value.type == jbvString ? mlc_json_string(p, "hyperparameter") :
 				DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(p->value.val.numeric)));
@@ -263,6 +450,8 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	else if (run->algorithm == MLC_ALGO_LASSO || run->algorithm == MLC_ALGO_ELASTIC_NET)
 		appendStringInfo(&out, "{\"alpha\": %.15g, \"l1_ratio\": %.15g, \"max_iter\": %d, \"tol\": %.15g",
 						 run->alpha, run->l1_ratio, run->max_iter, run->tol);
+	else if (mlc_learner_keys(run->algorithm))
+		mlc_learner_hyperparams_json(run, &out);
 	else
 		appendStringInfoString(&out, "{");
 	if (run->positive_label)
@@ -392,7 +581,9 @@ mlc_resolve_task(MlcTrainRun *run, Oid relid)
 				 errhint("Use task => 'classification', or cast the target to a number in a view.")));
 	if (run->algorithm == 0)
 		run->algorithm = run->task == MLC_TASK_REGRESSION ? MLC_ALGO_LINEAR : MLC_ALGO_LOGISTIC;
-	if (run->task == MLC_TASK_CLASSIFICATION && run->algorithm != MLC_ALGO_LOGISTIC)
+	mlc_learner_check_task(run);
+	if (run->task == MLC_TASK_CLASSIFICATION && run->algorithm != MLC_ALGO_LOGISTIC &&
+		!mlc_learner_keys(run->algorithm))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"%s\" does not do classification", mlc_algorithm_name(run->algorithm)),
@@ -697,7 +888,7 @@ static bool
 mlc_needs_matrix(const MlcTrainRun *run)
 {
 	return run->algorithm == MLC_ALGO_LOGISTIC || run->algorithm == MLC_ALGO_LASSO ||
-		run->algorithm == MLC_ALGO_ELASTIC_NET;
+		run->algorithm == MLC_ALGO_ELASTIC_NET || mlc_learner_keys(run->algorithm) != NULL;
 }
 
 /* The label of class index c of a fit's y (binary fits use 1 for the positive class) */
@@ -804,7 +995,9 @@ mlc_fit(MlcTrainRun *run, const double *X)
 		rows.arg = &tr;
 		m->ncoef_rows = 1;
 		m->coef = palloc0(sizeof(double) * (p + 1));
-		if (run->algorithm == MLC_ALGO_LINEAR)
+		if (run->algorithm == MLC_ALGO_KNN)
+			mlc_fit_knn_regression(run, X);
+		else if (run->algorithm == MLC_ALGO_LINEAR)
 		{
 			int			rank = 0;
 
@@ -857,7 +1050,10 @@ mlc_fit(MlcTrainRun *run, const double *X)
 		}
 		m->ncoef_rows = (K == 2) ? 1 : K;
 		m->coef = palloc0(sizeof(double) * m->ncoef_rows * (p + 1));
-		run->iterations = mlc_fit_logistic(X, y, w, n, p, K, run->C, run->max_iter, run->tol, m->coef);
+		if (mlc_learner_keys(run->algorithm))
+			mlc_fit_classifier(run, X, y, n);
+		else
+			run->iterations = mlc_fit_logistic(X, y, w, n, p, K, run->C, run->max_iter, run->tol, m->coef);
 		if (run->sampling != MLC_SAMPLING_NONE)
 			pfree((void *) X);
 	}
@@ -1812,8 +2008,10 @@ mlc_put_result(ReturnSetInfo *rsinfo, MlcTrainRun *run, int64 model_id, bool dep
 static void
 mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext cxt)
 {
-	static const int regression[] = {MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LASSO, MLC_ALGO_ELASTIC_NET};
-	static const int classification[] = {MLC_ALGO_LOGISTIC};
+	static const int regression[] = {MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LASSO, MLC_ALGO_ELASTIC_NET,
+	MLC_ALGO_KNN};
+	static const int classification[] = {MLC_ALGO_LOGISTIC, MLC_ALGO_NAIVE_BAYES, MLC_ALGO_KNN,
+	MLC_ALGO_LINEAR_SVM};
 	const int  *algos;
 	int			nalgos;
 	int64		ids[8];
