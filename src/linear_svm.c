@@ -17,10 +17,13 @@
 /*
  * One binary problem: minimize 0.5 ||w||^2 + C sum_i max(0, 1 - y_i w'z_i)
  * over w in R^(p+1), z_i = (x_i, B), by coordinate descent on the dual
- * 0 <= alpha_i <= C.  Stops when the projected gradient's spread
- * max PG - min PG over a sweep is at most tol (liblinear's test).  w gets
- * p weights and the intercept w[p] * B.  Returns the sweeps made, or -1 when
- * max_iter sweeps did not converge.
+ * 0 <= alpha_i <= C, in a random order each sweep, with liblinear's
+ * shrinking: a variable at a bound whose gradient points outward by more
+ * than the last sweep's extreme projected gradient leaves the active set.
+ * Stops when the projected gradient's spread max PG - min PG over a sweep
+ * of the whole set is at most tol (liblinear's test).  w gets p weights and
+ * the intercept w[p] * B.  Returns the sweeps made, or -1 when max_iter
+ * sweeps did not converge.
  */
 static int
 svm_fit_binary(const double *X, const double *sign, const double *qd, int64 n, int p,
@@ -29,6 +32,9 @@ svm_fit_binary(const double *X, const double *sign, const double *qd, int64 n, i
 {
 	pg_prng_state rng;
 	int			iter;
+	int64		active = n;
+	double		pgmax_old = INFINITY,
+				pgmin_old = -INFINITY;
 
 	pg_prng_seed(&rng, 0);
 	memset(alpha, 0, sizeof(double) * n);
@@ -41,16 +47,15 @@ svm_fit_binary(const double *X, const double *sign, const double *qd, int64 n, i
 					pgmin = INFINITY;
 
 		CHECK_FOR_INTERRUPTS();
-		/* a random order each sweep, as liblinear */
-		for (int64 i = 0; i < n - 1; i++)
+		for (int64 i = 0; i < active - 1; i++)
 		{
-			int64		j = i + (int64) pg_prng_uint64_range(&rng, 0, (uint64) (n - 1 - i));
+			int64		j = i + (int64) pg_prng_uint64_range(&rng, 0, (uint64) (active - 1 - i));
 			int64		t = order[i];
 
 			order[i] = order[j];
 			order[j] = t;
 		}
-		for (int64 s = 0; s < n; s++)
+		for (int64 s = 0; s < active; s++)
 		{
 			int64		i = order[s];
 			const double *x = X + i * (int64) p;
@@ -61,9 +66,26 @@ svm_fit_binary(const double *X, const double *sign, const double *qd, int64 n, i
 				g += w[j] * x[j];
 			g = sign[i] * g - 1.0;
 			if (alpha[i] == 0)
+			{
+				if (g > pgmax_old)
+				{
+					/* shrink: swap out of the active set and look at the same slot again */
+					order[s--] = order[--active];
+					order[active] = i;
+					continue;
+				}
 				pg = Min(g, 0.0);
+			}
 			else if (alpha[i] == C)
+			{
+				if (g < pgmin_old)
+				{
+					order[s--] = order[--active];
+					order[active] = i;
+					continue;
+				}
 				pg = Max(g, 0.0);
+			}
 			else
 				pg = g;
 			pgmax = Max(pgmax, pg);
@@ -81,7 +103,17 @@ svm_fit_binary(const double *X, const double *sign, const double *qd, int64 n, i
 			}
 		}
 		if (pgmax - pgmin <= tol)
-			break;
+		{
+			if (active == n)
+				break;
+			/* converged on the active set: check every variable once more */
+			active = n;
+			pgmax_old = INFINITY;
+			pgmin_old = -INFINITY;
+			continue;
+		}
+		pgmax_old = pgmax > 0 ? pgmax : INFINITY;
+		pgmin_old = pgmin < 0 ? pgmin : -INFINITY;
 	}
 	w[p] *= B;
 	return iter < max_iter ? iter + 1 : -1;

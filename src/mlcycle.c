@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "importance.h"
 #include "learners.h"
 #include "mlcycle.h"
 #include "profile.h"
@@ -63,6 +64,13 @@ _PG_init(void)
 							"Also the most current values ml_drift samples per column; up to 10000 in both, KS p-values are exact.",
 							&mlc_reference_sample_size,
 							10000, 10, MLC_MAX_PROFILE_SAMPLE,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("mlcycle.importance_repeats",
+							"Repeats of the permutation importance ml_train computes for each model.",
+							"0 skips permutation importance; each repeat scores the evaluated rows once per input column.",
+							&mlc_importance_repeats,
+							5, 0, 100,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mlcycle");

@@ -172,8 +172,7 @@ nb_check_row(int cls, int p, int q, const int32 *cats, const NbDims *d)
 }
 
 /*
- * Add one row: class index cls, p numeric values x (NaN: missing, skipped
- * for that feature's sums but not for the class count) and q category
+ * Add one row: class index cls, p finite numeric values x and q category
  * indexes (-1: none).  Returns the state, grown when needed.
  */
 bytea *
@@ -215,8 +214,6 @@ mlc_nb_stats_add(bytea *state, int cls, const double *x, int p, const int32 *cat
 	blk[0] += 1.0;
 	for (int j = 0; j < p; j++)
 	{
-		if (isnan(x[j]))
-			continue;
 		blk[1 + j] += x[j];
 		blk[1 + p + j] += x[j] * x[j];
 	}
@@ -320,12 +317,17 @@ mlcycle_nb_stats_trans(PG_FUNCTION_ARGS)
 		x = palloc(sizeof(double) * Max(p, 1));
 		for (int j = 0; j < p; j++)
 		{
-			x[j] = nulls[j] ? NAN : DatumGetFloat8(e[j]);
-			if (!nulls[j] && !isfinite(x[j]))
+			if (nulls[j])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("numeric value %d is NULL", j + 1),
+						 errhint("Impute it first (for example with coalesce), or filter such rows out: the means are per class row count.")));
+			x[j] = DatumGetFloat8(e[j]);
+			if (!isfinite(x[j]))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("numeric feature %d is not finite", j + 1),
-						 errhint("Pass finite values, or NULL for missing ones.")));
+						 errmsg("numeric value %d is not finite", j + 1),
+						 errhint("Pass finite values.")));
 		}
 	}
 	if (!PG_ARGISNULL(3))

@@ -22,6 +22,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "importance.h"
 #include "ingest.h"
 #include "jsonutil.h"
 #include "learners.h"
@@ -87,6 +88,7 @@ typedef struct MlcTrainRun
 	int			knn_weights;	/* MLC_KNN_UNIFORM or MLC_KNN_DISTANCE */
 	int			knn_metric;		/* MLC_KNN_EUCLIDEAN or MLC_KNN_MANHATTAN */
 	double		intercept_scaling;	/* linear_svm */
+	char	   *importance_json;	/* feature importance rows (importance.h) */
 
 	MlcDataset *ds;
 	MlcDataset *ds_rows;		/* the relation's dataset while ds holds test rows */
@@ -1204,6 +1206,31 @@ mlc_compute_metrics(MlcTrainRun *run, const char *train_json)
 	appendStringInfoString(&run->metrics, ", \"lift\": ");
 	mlc_append_number(&run->metrics, score - base_score);
 	appendStringInfoChar(&run->metrics, '}');
+	/* feature importance on the same evaluated rows */
+	run->importance_json = mlc_importance_json(run->model, run->ds,
+											   run->ntest > 0 ? run->test_rows : run->train_rows,
+											   run->ntest > 0 ? run->ntest : run->ntrain,
+											   run->y, score, run->seed);
+}
+
+/* Record a model's feature importance rows (mlcycle.feature_importance) */
+static void
+mlc_store_importance(int64 model_id, const char *json)
+{
+	Oid			types[2] = {INT8OID, JSONBOID};
+	Datum		v[2];
+
+	if (json == NULL)
+		return;
+	v[0] = Int64GetDatum(model_id);
+	v[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	if (SPI_execute_with_args("INSERT INTO mlcycle.feature_importance "
+							  "(model_id, feature, method, importance, std, rank, rows, repeats) "
+							  "SELECT $1, feature, method, importance, std, rank, rows, repeats "
+							  "FROM jsonb_to_recordset($2) AS r(feature text, method text, importance float8, "
+							  "std float8, rank int, rows bigint, repeats int)",
+							  2, types, v, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "mlcycle: storing the feature importance failed");
 }
 
 /* text[] of n C strings */
@@ -2057,6 +2084,7 @@ mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext
 		mlc_parse_hyperparams(run);
 		mlc_train_model(run, relid);
 		ids[a] = mlc_store(run, mlc_model_serialize(run->model));
+		mlc_store_importance(ids[a], run->importance_json);
 		scores[a] = run->score;
 		metrics = MemoryContextStrdup(cxt, run->metrics.data);
 		MemoryContextSwitchTo(cxt);
@@ -2121,6 +2149,7 @@ ml_train(PG_FUNCTION_ARGS)
 	mlc_train_model(&run, relid);
 	blob = mlc_model_serialize(run.model);
 	model_id = mlc_store(&run, blob);
+	mlc_store_importance(model_id, run.importance_json);
 	if (run.trials_json)
 		mlc_store_trials(model_id, run.trials_json);
 	deployed = mlc_deploy_trained(&run, model_id);
