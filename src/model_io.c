@@ -1814,3 +1814,19 @@ mlc_fuzz_model_loader(PG_FUNCTION_ARGS)
 }
 
 #endif							/* !MLC_FUZZ_STANDALONE */
+
+PG_FUNCTION_INFO_V1(mlcycle_model_reseal);
+
+/*
+ * mlcycle.model_reseal(model bytea): a copy with its payload length and
+ * CRC32C recomputed, so that tests can craft damaged models the checksum
+ * does not catch (the loader must still refuse them).
+ */
+Datum
+mlcycle_model_reseal(PG_FUNCTION_ARGS)
+{
+	bytea	   *copy = PG_GETARG_BYTEA_P_COPY(0);
+
+	mlc_model_reseal(copy);
+	PG_RETURN_BYTEA_P(copy);
+}

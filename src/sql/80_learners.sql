@@ -226,3 +226,12 @@ END
 $$;
 COMMENT ON FUNCTION ml_compare_models(bigint, bigint, text) IS
 'Paired t-test of two models'' cross-validation fold scores (the headline metric unless metric is given): they must share project, relation, target, split, seed, row counts and cv folds. Returns the fold means, the mean difference a - b, t, degrees of freedom and the two-sided p-value.';
+
+-- ---------- testing aid ----------
+
+CREATE FUNCTION mlcycle.model_reseal(model bytea) RETURNS bytea
+AS 'MODULE_PATHNAME', 'mlcycle_model_reseal'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.model_reseal(bytea) IS
+'Testing aid: a copy of a serialized model with its payload length and CRC32C recomputed, to craft damaged models that only the loader''s checks can refuse.';
+REVOKE ALL ON FUNCTION mlcycle.model_reseal(bytea) FROM PUBLIC;
