@@ -3,7 +3,7 @@
 same 6 logistic configurations, on the same telco rows and the same 5 folds as
 ml_train(..., search => 'grid', search_args => '{"cv": 5}', test_size => 0).
 
-The folds are mlcycle's (src/train.c mlc_cv_folds): the rows in table order,
+The folds are mlcycle's (src/train.c mlc_cv_folds): the rows in scan (ctid) order,
 shuffled by PostgreSQL's pg_prng (xoroshiro128**, seeded with seed + 1), then
 dealt round-robin per class.  Each fold refits the preprocessing on its
 training part (a Pipeline), as mlcycle does: numeric columns mean-imputed and
@@ -90,7 +90,8 @@ def fetch(table):
     conn = psycopg2.connect("")
     try:
         cur = conn.cursor()
-        cur.execute("SELECT %s, churn FROM %s ORDER BY id" % (", ".join(NUMERIC + TEXT), table))
+        # in physical order: the order of the sequential scan ml_train reads
+        cur.execute("SELECT %s, churn FROM %s ORDER BY ctid" % (", ".join(NUMERIC + TEXT), table))
         rows = cur.fetchall()
     finally:
         conn.close()
