@@ -972,6 +972,13 @@ read_coef(MlcReader *r, MlcModel *model)
 	}
 }
 
+/* A learner parameter as an integer for bad_field, clamped so the cast is defined */
+static int64
+param_i64(double v)
+{
+	return (int64) Max(Min(v, 1e18), -1e18);
+}
+
 /*
  * Naive Bayes (see learners.h): K, p, kind[p], then per class the log prior
  * and two values per feature.  Scoring divides by the variances and indexes
@@ -989,12 +996,12 @@ check_naive_bayes_params(const MlcModel *model)
 	if (model->nlearner_params != 2 + p + K * (1 + 2 * p))
 		bad_field(0, "number of learner parameters", model->nlearner_params);
 	if (lp[0] != (double) K)
-		bad_field(0, "naive Bayes class count", (int64) lp[0]);
+		bad_field(0, "naive Bayes class count", param_i64(lp[0]));
 	if (lp[1] != (double) p)
-		bad_field(0, "naive Bayes feature count", (int64) lp[1]);
+		bad_field(0, "naive Bayes feature count", param_i64(lp[1]));
 	for (int64 f = 0; f < p; f++)
 		if (lp[2 + f] != 0 && lp[2 + f] != 1)
-			bad_field(0, "naive Bayes feature kind", (int64) lp[2 + f]);
+			bad_field(0, "naive Bayes feature kind", param_i64(lp[2 + f]));
 	for (int64 k = 0; k < K; k++)
 	{
 		const double *c = lp + 2 + p + k * (1 + 2 * p);
@@ -1026,18 +1033,18 @@ check_knn_params(const MlcModel *model)
 	if (model->nlearner_params < 5)
 		bad_field(0, "number of learner parameters", model->nlearner_params);
 	if (!(lp[0] >= 1 && lp[0] <= (double) MLC_MAX_LEARNER_PARAMS) || lp[0] != floor(lp[0]))
-		bad_field(0, "k-nearest-neighbors row count", (int64) Max(Min(lp[0], 1e18), -1e18));
+		bad_field(0, "k-nearest-neighbors row count", param_i64(lp[0]));
 	n = (int64) lp[0];
 	if (lp[1] != (double) p)
-		bad_field(0, "k-nearest-neighbors feature count", (int64) Max(Min(lp[1], 1e18), -1e18));
+		bad_field(0, "k-nearest-neighbors feature count", param_i64(lp[1]));
 	if (model->nlearner_params != 5 + n * p + n)
 		bad_field(0, "number of learner parameters", model->nlearner_params);
 	if (!(lp[2] >= 1 && lp[2] <= (double) n) || lp[2] != floor(lp[2]))
-		bad_field(0, "n_neighbors", (int64) Max(Min(lp[2], 1e18), -1e18));
+		bad_field(0, "n_neighbors", param_i64(lp[2]));
 	if (lp[3] != 0 && lp[3] != 1)
-		bad_field(0, "k-nearest-neighbors weights", (int64) Max(Min(lp[3], 1e18), -1e18));
+		bad_field(0, "k-nearest-neighbors weights", param_i64(lp[3]));
 	if (lp[4] != 0 && lp[4] != 1)
-		bad_field(0, "k-nearest-neighbors metric", (int64) Max(Min(lp[4], 1e18), -1e18));
+		bad_field(0, "k-nearest-neighbors metric", param_i64(lp[4]));
 	if (model->task == MLC_TASK_CLASSIFICATION)
 		for (int64 i = 0; i < n; i++)
 		{
@@ -1813,8 +1820,6 @@ mlc_fuzz_model_loader(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(jsonb_from_text(json));
 }
 
-#endif							/* !MLC_FUZZ_STANDALONE */
-
 PG_FUNCTION_INFO_V1(mlcycle_model_reseal);
 
 /*
@@ -1830,3 +1835,5 @@ mlcycle_model_reseal(PG_FUNCTION_ARGS)
 	mlc_model_reseal(copy);
 	PG_RETURN_BYTEA_P(copy);
 }
+
+#endif							/* !MLC_FUZZ_STANDALONE */
