@@ -122,7 +122,17 @@ mlc_predict_features(const MlcModel *m, const double *x, double *out)
 bool
 mlc_is_linear(const MlcModel *m)
 {
-	return m->algorithm != MLC_ALGO_NAIVE_BAYES && m->algorithm != MLC_ALGO_KNN;
+	switch (m->algorithm)
+	{
+		case MLC_ALGO_LINEAR:
+		case MLC_ALGO_RIDGE:
+		case MLC_ALGO_LOGISTIC:
+		case MLC_ALGO_LASSO:
+		case MLC_ALGO_ELASTIC_NET:
+		case MLC_ALGO_LINEAR_SVM:
+			return true;
+	}
+	return false;
 }
 
 /*

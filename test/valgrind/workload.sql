@@ -35,8 +35,6 @@ SELECT count(*) FROM ml_train('c', 't', 'lab', exclude => '{id,y}', algorithm =>
 SELECT sum(ml_predict('kn', t)), count(ml_predict_proba('nb', t)), count(ml_predict_class('sv', t)), sum(ml_predict('kr', t)) FROM ts t;
 SELECT count(*) FROM ml_feature_importance('sv');
 SELECT count(*) FROM ml_compare('c');
-SELECT (ml_compare_models(min(m.model_id), max(m.model_id))).p_value IS NOT NULL
-FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name = 'c';
+SELECT (ml_compare_models(min(m.model_id), max(m.model_id))).p_value IS NOT NULL FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name = 'c';
 SELECT ml_naive_bayes_stats(id % 3, ARRAY[a, y], ARRAY[id % 4])->0->'count' FROM t;
-SELECT mlcycle.fuzz_model_loader(m.model, 300, 2) FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id)
-WHERE p.name IN ('nb', 'kn', 'sv');
+SELECT mlcycle.fuzz_model_loader(m.model, 300, 2) FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name IN ('nb', 'kn', 'sv');
