@@ -62,6 +62,11 @@ FROM lrn l, LATERAL (SELECT ml_predict_proba('lrn_nb', l) AS pr) s;
 SELECT count(*) FILTER (WHERE (ml_predict('lrn_svm', l) > 0.5) <> (ml_predict_class('lrn_svm', l) = 'lo')) AS disagree
 FROM lrn l;
 
+-- a constant feature: the NOTICE says why it cannot help each learner
+CREATE TABLE lrn_const AS SELECT a, 7 AS k, y FROM lrn;
+SELECT algorithm FROM ml_train('lrn_const', 'lrn_const', 'y', algorithm => 'naive_bayes', deploy => 'none');
+SELECT algorithm FROM ml_train('lrn_const', 'lrn_const', 'y', algorithm => 'knn', deploy => 'none');
+
 -- multiclass, and knn regression
 SELECT algorithm, round((metrics->>'score')::numeric, 4) AS f1
 FROM ml_train('lrn3', 'lrn3', 'k', algorithm => 'all', test_size => 0.3);

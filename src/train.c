@@ -813,6 +813,10 @@ mlc_notice_constant(MlcTrainRun *run, const char *name)
 			 errdetail("It cannot inform the model: %s.",
 					   run->algorithm == MLC_ALGO_LINEAR ?
 					   "least squares gives it a coefficient of 0 (minimum-norm solution)" :
+					   run->algorithm == MLC_ALGO_NAIVE_BAYES ?
+					   "its likelihood is the same for every class" :
+					   run->algorithm == MLC_ALGO_KNN ?
+					   "it adds nothing to the distances between rows" :
 					   "the penalty keeps its coefficient at 0")));
 }
 
