@@ -67,6 +67,14 @@ CREATE TABLE lrn_const AS SELECT a, 7 AS k, y FROM lrn;
 SELECT algorithm FROM ml_train('lrn_const', 'lrn_const', 'y', algorithm => 'naive_bayes', deploy => 'none');
 SELECT algorithm FROM ml_train('lrn_const', 'lrn_const', 'y', algorithm => 'knn', deploy => 'none');
 
+-- var_smoothing 0 and a feature constant within each class: a row with another value
+-- is impossible for every class, and gets the class priors
+CREATE TABLE lrn_sep AS SELECT i::float8 AS x, (1 + i % 2)::float8 AS k, CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END AS y
+FROM generate_series(1, 20) i;
+SELECT round((metrics->'train'->>'accuracy')::numeric, 4) AS train_accuracy
+FROM ml_train('lrn_sep', 'lrn_sep', 'y', algorithm => 'naive_bayes', hyperparams => '{"var_smoothing": 0}', test_size => 0);
+SELECT ml_predict_proba('lrn_sep', r) FROM (SELECT 5::float8 AS x, 5::float8 AS k) r;
+
 -- multiclass, and knn regression
 SELECT algorithm, round((metrics->>'score')::numeric, 4) AS f1
 FROM ml_train('lrn3', 'lrn3', 'k', algorithm => 'all', test_size => 0.3);

@@ -585,6 +585,13 @@ mlc_predict_naive_bayes(const MlcModel *m, const double *x, double *out)
 		out[k] = jll;
 		mx = Max(mx, jll);
 	}
+	/* every class impossible (a zero variance with var_smoothing 0): the priors */
+	if (!isfinite(mx))
+		for (int k = 0; k < K; k++)
+			out[k] = lp[2 + p + (int64) k * (1 + 2 * (int64) p)];
+	mx = -INFINITY;
+	for (int k = 0; k < K; k++)
+		mx = Max(mx, out[k]);
 	for (int k = 0; k < K; k++)
 	{
 		out[k] = exp(out[k] - mx);
