@@ -97,10 +97,12 @@ extern void mlc_predict_knn(const MlcModel *m, const double *x, double *out);
 /*
  * linear_svm.c: hinge-loss linear SVM by dual coordinate descent (liblinear,
  * intercept regularized through intercept_scaling); y holds class indexes of
- * m->classes; sets m->coef (one row, or one per class: one-vs-rest).
+ * m->classes, class_w a weight per class or NULL; sets m->coef (one row, or one
+ * per class: one-vs-rest).
  */
 extern int	mlc_fit_linear_svm(MlcModel *m, const double *X, const int32 *y, int64 n,
-							   double C, double intercept_scaling, int max_iter, double tol);
+							   double C, const double *class_w, double intercept_scaling,
+							   int max_iter, double tol);
 
 /* defaults a caller may pass to mlc_fit_logistic */
 #define MLC_LOGISTIC_DEFAULT_TOL		1e-10

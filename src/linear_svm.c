@@ -17,7 +17,7 @@
 /*
  * One binary problem: minimize 0.5 ||w||^2 + C sum_i max(0, 1 - y_i w'z_i)
  * over w in R^(p+1), z_i = (x_i, B), by coordinate descent on the dual
- * 0 <= alpha_i <= C, in a random order each sweep, with liblinear's
+ * 0 <= alpha_i <= upper_i (C, times the class weight), in a random order each sweep, with liblinear's
  * shrinking: a variable at a bound whose gradient points outward by more
  * than the last sweep's extreme projected gradient leaves the active set.
  * Stops when the projected gradient's spread max PG - min PG over a sweep
@@ -27,8 +27,8 @@
  */
 static int
 svm_fit_binary(const double *X, const double *sign, const double *qd, int64 n, int p,
-			   double C, double B, int max_iter, double tol, int64 *order, double *alpha,
-			   double *w)
+			   const double *upper, double B, int max_iter, double tol, int64 *order,
+			   double *alpha, double *w)
 {
 	pg_prng_state rng;
 	int			iter;
@@ -76,7 +76,7 @@ svm_fit_binary(const double *X, const double *sign, const double *qd, int64 n, i
 				}
 				pg = Min(g, 0.0);
 			}
-			else if (alpha[i] == C)
+			else if (alpha[i] == upper[i])
 			{
 				if (g < pgmin_old)
 				{
@@ -95,7 +95,7 @@ svm_fit_binary(const double *X, const double *sign, const double *qd, int64 n, i
 				double		old = alpha[i];
 				double		d;
 
-				alpha[i] = Min(Max(old - g / qd[i], 0.0), C);
+				alpha[i] = Min(Max(old - g / qd[i], 0.0), upper[i]);
 				d = (alpha[i] - old) * sign[i];
 				for (int j = 0; j < p; j++)
 					w[j] += d * x[j];
@@ -120,14 +120,17 @@ svm_fit_binary(const double *X, const double *sign, const double *qd, int64 n, i
 }
 
 /*
- * Fit: y holds class indexes of m->classes.  Binary: one problem, +1 for the
- * positive class, coef row 0.  K > 2: one row per class against the rest.
+ * Fit: y holds class indexes of m->classes; class_w (NULL: all 1) weighs C
+ * per class as liblinear does: binary, each row's bound is C times its class's
+ * weight; K > 2, problem k bounds its positive rows by C times class k's
+ * weight and every other row by C.  Binary: one problem, +1 for the positive
+ * class, coef row 0.  K > 2: one row per class against the rest.
  * Returns the largest number of sweeps; a problem that did not converge is a
  * WARNING, like scikit-learn's ConvergenceWarning.
  */
 int
 mlc_fit_linear_svm(MlcModel *m, const double *X, const int32 *y, int64 n, double C,
-				   double intercept_scaling, int max_iter, double tol)
+				   const double *class_w, double intercept_scaling, int max_iter, double tol)
 {
 	int			p = m->nfeatures;
 	int			K = m->nclasses;
@@ -135,6 +138,7 @@ mlc_fit_linear_svm(MlcModel *m, const double *X, const int32 *y, int64 n, double
 	double	   *sign = palloc(sizeof(double) * Max(n, 1));
 	double	   *qd = palloc(sizeof(double) * Max(n, 1));
 	double	   *alpha = palloc(sizeof(double) * Max(n, 1));
+	double	   *upper = palloc(sizeof(double) * Max(n, 1));
 	int64	   *order = palloc(sizeof(int64) * Max(n, 1));
 	int			most = 0;
 	bool		converged = true;
@@ -156,8 +160,13 @@ mlc_fit_linear_svm(MlcModel *m, const double *X, const int32 *y, int64 n, double
 		int			it;
 
 		for (int64 i = 0; i < n; i++)
+		{
 			sign[i] = y[i] == cls ? 1.0 : -1.0;
-		it = svm_fit_binary(X, sign, qd, n, p, C, intercept_scaling, max_iter, tol, order, alpha,
+			upper[i] = C;
+			if (class_w && (K == 2 || y[i] == cls))
+				upper[i] = C * class_w[y[i]];
+		}
+		it = svm_fit_binary(X, sign, qd, n, p, upper, intercept_scaling, max_iter, tol, order, alpha,
 							m->coef + r * (p + 1));
 		if (it < 0)
 			converged = false;
@@ -170,6 +179,7 @@ mlc_fit_linear_svm(MlcModel *m, const double *X, const int32 *y, int64 n, double
 	pfree(sign);
 	pfree(qd);
 	pfree(alpha);
+	pfree(upper);
 	pfree(order);
 	return most;
 }

@@ -116,6 +116,9 @@ typedef struct MlcTrainRun
 	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
 } MlcTrainRun;
 
+static void mlc_append_class_weights(MlcTrainRun *run, StringInfo out);
+static void mlc_check_class_weights(MlcTrainRun *run);
+
 /*
  * naive_bayes, knn and linear_svm: their hyperparameters (scikit-learn's
  * names), tasks and fits.  NULL keys: not one of these learners.
@@ -125,7 +128,7 @@ mlc_learner_keys(int algorithm)
 {
 	static const char *const nb_keys[] = {"var_smoothing", "alpha", "positive_class", NULL};
 	static const char *const knn_keys[] = {"n_neighbors", "weights", "metric", "p", "positive_class", NULL};
-	static const char *const svm_keys[] = {"C", "max_iter", "tol", "intercept_scaling", "positive_class", NULL};
+	static const char *const svm_keys[] = {"C", "class_weight", "max_iter", "tol", "intercept_scaling", "positive_class", NULL};
 
 	switch (algorithm)
 	{
@@ -236,8 +239,49 @@ mlc_learner_hyperparams_json(MlcTrainRun *run, StringInfo out)
 						 run->knn_weights == MLC_KNN_DISTANCE ? "distance" : "uniform",
 						 run->knn_metric == MLC_KNN_MANHATTAN ? "manhattan" : "euclidean");
 	else
-		appendStringInfo(out, "{\"C\": %.15g, \"intercept_scaling\": %.15g, \"max_iter\": %d, \"tol\": %.15g",
-						 run->C, run->intercept_scaling, run->max_iter, run->tol);
+	{
+		appendStringInfo(out, "{\"C\": %.15g, \"class_weight\": ", run->C);
+		if (run->nclass_weights > 0)
+			mlc_append_class_weights(run, out);
+		else
+			appendStringInfoString(out, run->balanced ? "\"balanced\"" : "null");
+		appendStringInfo(out, ", \"intercept_scaling\": %.15g, \"max_iter\": %d, \"tol\": %.15g",
+						 run->intercept_scaling, run->max_iter, run->tol);
+	}
+}
+
+/* linear_svm: the weight of each class (of m->classes), or NULL when none is set */
+static double *
+mlc_svm_class_weights(MlcTrainRun *run, const int32 *yc, int64 n)
+{
+	MlcModel   *m = run->model;
+	int			K = m->nclasses;
+	double	   *cw;
+
+	if (!run->balanced && run->nclass_weights == 0)
+		return NULL;
+	cw = palloc(sizeof(double) * K);
+	if (run->balanced)
+	{
+		/* n / (classes x class count), as scikit-learn's "balanced" */
+		int64	   *count = palloc0(sizeof(int64) * K);
+
+		for (int64 i = 0; i < n; i++)
+			count[yc[i]]++;
+		for (int c = 0; c < K; c++)
+			cw[c] = count[c] > 0 ? (double) n / ((double) K * (double) count[c]) : 1.0;
+		pfree(count);
+		return cw;
+	}
+	mlc_check_class_weights(run);
+	for (int c = 0; c < K; c++)
+	{
+		cw[c] = 1.0;
+		for (int i = 0; i < run->nclass_weights; i++)
+			if (strcmp(run->class_weight_labels[i], m->classes[c]) == 0)
+				cw[c] = run->class_weight_values[i];
+	}
+	return cw;
 }
 
 /* naive_bayes and linear_svm classify only */
@@ -288,8 +332,8 @@ mlc_fit_classifier(MlcTrainRun *run, const double *X, const int32 *y, int64 n)
 		pfree(yd);
 	}
 	else
-		run->iterations = mlc_fit_linear_svm(m, X, yc, n, run->C, run->intercept_scaling,
-											 run->max_iter, run->tol);
+		run->iterations = mlc_fit_linear_svm(m, X, yc, n, run->C, mlc_svm_class_weights(run, yc, n),
+											 run->intercept_scaling, run->max_iter, run->tol);
 	pfree(yc);
 }
 

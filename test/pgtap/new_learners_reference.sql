@@ -18,7 +18,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS mlcycle;
 
-SELECT plan(26);
+SELECT plan(32);
 
 CREATE SCHEMA new_learners_ref;
 CREATE TABLE new_learners_ref.telco (
@@ -163,7 +163,49 @@ INSERT INTO new_learners_ref.coef VALUES
     ('svm_penguins', 'sex=female', 'Gentoo', -0.43384910374598545::float8),
     ('svm_penguins', 'sex=male', 'Gentoo', -0.07175599493841411::float8),
     ('svm_penguins', 'year', 'Gentoo', 0.029122800311071995::float8),
-    ('svm_penguins', '(intercept)', 'Gentoo', -0.5056050986843985::float8);
+    ('svm_penguins', '(intercept)', 'Gentoo', -0.5056050986843985::float8),
+    ('svm_pima_bal', 'pregnant', 'pos', 0.31770031814651223::float8),
+    ('svm_pima_bal', 'glucose', 'pos', 0.8319043268761498::float8),
+    ('svm_pima_bal', 'pressure', 'pos', -0.06742646931268169::float8),
+    ('svm_pima_bal', 'triceps', 'pos', -0.032663425779773395::float8),
+    ('svm_pima_bal', 'insulin', 'pos', 0.051604409849871496::float8),
+    ('svm_pima_bal', 'mass', 'pos', 0.48948176889660006::float8),
+    ('svm_pima_bal', 'pedigree', 'pos', 0.273363083878469::float8),
+    ('svm_pima_bal', 'age', 'pos', 0.2031412913263655::float8),
+    ('svm_pima_bal', '(intercept)', 'pos', -0.2032439633238253::float8),
+    ('svm_penguins_w', 'island=Biscoe', 'Adelie', -0.13606160911451484::float8),
+    ('svm_penguins_w', 'island=Dream', 'Adelie', -0.6497310043296549::float8),
+    ('svm_penguins_w', 'island=Torgersen', 'Adelie', 0.623204683602204::float8),
+    ('svm_penguins_w', 'bill_length_mm', 'Adelie', -1.8405065975462263::float8),
+    ('svm_penguins_w', 'bill_depth_mm', 'Adelie', 0.7594725995337158::float8),
+    ('svm_penguins_w', 'flipper_length_mm', 'Adelie', -0.31026814293197796::float8),
+    ('svm_penguins_w', 'body_mass_g', 'Adelie', -0.05633917593560827::float8),
+    ('svm_penguins_w', 'sex=female', 'Adelie', -0.6553211239930116::float8),
+    ('svm_penguins_w', 'sex=male', 'Adelie', 0.49273319415104605::float8),
+    ('svm_penguins_w', 'year', 'Adelie', -0.028478839686428076::float8),
+    ('svm_penguins_w', '(intercept)', 'Adelie', -0.16258792984196335::float8),
+    ('svm_penguins_w', 'island=Biscoe', 'Chinstrap', -1.3314218896354117::float8),
+    ('svm_penguins_w', 'island=Dream', 'Chinstrap', 0.7639142354281963::float8),
+    ('svm_penguins_w', 'island=Torgersen', 'Chinstrap', -0.2680568946761547::float8),
+    ('svm_penguins_w', 'bill_length_mm', 'Chinstrap', 1.641386210250301::float8),
+    ('svm_penguins_w', 'bill_depth_mm', 'Chinstrap', 0.05145660542807151::float8),
+    ('svm_penguins_w', 'flipper_length_mm', 'Chinstrap', 0.048132996361669116::float8),
+    ('svm_penguins_w', 'body_mass_g', 'Chinstrap', -0.8546673581510301::float8),
+    ('svm_penguins_w', 'sex=female', 'Chinstrap', -0.013060349649325793::float8),
+    ('svm_penguins_w', 'sex=male', 'Chinstrap', -0.8225041992340398::float8),
+    ('svm_penguins_w', 'year', 'Chinstrap', 0.03986490486085483::float8),
+    ('svm_penguins_w', '(intercept)', 'Chinstrap', -0.8355645488833673::float8),
+    ('svm_penguins_w', 'island=Biscoe', 'Gentoo', 0.3224182513713916::float8),
+    ('svm_penguins_w', 'island=Dream', 'Gentoo', -0.32476527390957793::float8),
+    ('svm_penguins_w', 'island=Torgersen', 'Gentoo', -0.4497299984319749::float8),
+    ('svm_penguins_w', 'bill_length_mm', 'Gentoo', 0.23055424423532003::float8),
+    ('svm_penguins_w', 'bill_depth_mm', 'Gentoo', -0.8266882257953586::float8),
+    ('svm_penguins_w', 'flipper_length_mm', 'Gentoo', 0.5860622396284875::float8),
+    ('svm_penguins_w', 'body_mass_g', 'Gentoo', 0.3798760606900076::float8),
+    ('svm_penguins_w', 'sex=female', 'Gentoo', -0.36868917377579496::float8),
+    ('svm_penguins_w', 'sex=male', 'Gentoo', -0.08338784719436551::float8),
+    ('svm_penguins_w', 'year', 'Gentoo', 0.0117564872502764::float8),
+    ('svm_penguins_w', '(intercept)', 'Gentoo', -0.4520770209701609::float8);
 
 SELECT lives_ok($$SELECT * FROM ml_train('nb_pima', 'new_learners_ref.pima', 'diabetes', algorithm => 'naive_bayes', exclude => '{rn}', test_size => 0, deploy => 'most_recent')$$, 'train nb_pima');
 SELECT is((SELECT count(*) FROM new_learners_ref.pima t JOIN new_learners_ref.expected x ON x.rn = t.rn AND x.project = 'nb_pima'
@@ -232,6 +274,28 @@ SELECT is((SELECT count(*) FROM new_learners_ref.penguins t JOIN new_learners_re
              AND x.class = ml_predict_class('svm_penguins', t)),
           (SELECT count(DISTINCT rn) FROM new_learners_ref.expected WHERE project = 'svm_penguins'),
           'svm_penguins: ml_predict_class is the argmax of the one-vs-rest decisions');
+SELECT lives_ok($$SELECT * FROM ml_train('svm_pima_bal', 'new_learners_ref.pima', 'diabetes', algorithm => 'linear_svm', hyperparams => '{"C": 1, "class_weight": "balanced", "tol": 1e-08, "max_iter": 1000000}', exclude => '{rn}', test_size => 0, deploy => 'most_recent')$$, 'train svm_pima_bal');
+SELECT is((SELECT count(*) FROM new_learners_ref.coef r JOIN ml_coefficients('svm_pima_bal') c
+           ON c.feature = r.feature AND c.class = r.class
+           WHERE r.project = 'svm_pima_bal' AND abs(c.coefficient - r.coefficient) <= 1e-06 * greatest(1, abs(r.coefficient))),
+          (SELECT count(*) FROM new_learners_ref.coef WHERE project = 'svm_pima_bal'),
+          'svm_pima_bal: coefficients match LinearSVC');
+SELECT is((SELECT count(*) FROM new_learners_ref.pima t JOIN new_learners_ref.expected x ON x.rn = t.rn AND x.project = 'svm_pima_bal'
+           WHERE abs(ln(ml_predict('svm_pima_bal', t) / (1 - ml_predict('svm_pima_bal', t))) - x.value) <= 1e-06 * greatest(1, abs(x.value))),
+          (SELECT count(*) FROM new_learners_ref.expected WHERE project = 'svm_pima_bal'),
+          'svm_pima_bal: decision values (logit of ml_predict) match');
+SELECT lives_ok($$SELECT * FROM ml_train('svm_penguins_w', 'new_learners_ref.penguins', 'species', algorithm => 'linear_svm', hyperparams => '{"C": 0.5, "class_weight": {"Gentoo": 2, "Adelie": 0.5}, "tol": 1e-08, "max_iter": 1000000}', exclude => '{rn}', test_size => 0, deploy => 'most_recent')$$, 'train svm_penguins_w');
+SELECT is((SELECT count(*) FROM new_learners_ref.coef r JOIN ml_coefficients('svm_penguins_w') c
+           ON c.feature = r.feature AND c.class = r.class
+           WHERE r.project = 'svm_penguins_w' AND abs(c.coefficient - r.coefficient) <= 1e-06 * greatest(1, abs(r.coefficient))),
+          (SELECT count(*) FROM new_learners_ref.coef WHERE project = 'svm_penguins_w'),
+          'svm_penguins_w: coefficients match LinearSVC');
+SELECT is((SELECT count(*) FROM new_learners_ref.penguins t JOIN new_learners_ref.expected x ON x.rn = t.rn AND x.project = 'svm_penguins_w'
+           WHERE ml_predict_class('svm_penguins_w', t) = (SELECT x2.class FROM new_learners_ref.expected x2
+                 WHERE x2.project = x.project AND x2.rn = x.rn ORDER BY x2.value DESC LIMIT 1)
+             AND x.class = ml_predict_class('svm_penguins_w', t)),
+          (SELECT count(DISTINCT rn) FROM new_learners_ref.expected WHERE project = 'svm_penguins_w'),
+          'svm_penguins_w: ml_predict_class is the argmax of the one-vs-rest decisions');
 CREATE TABLE new_learners_ref.stats AS SELECT (SELECT ml_naive_bayes_stats(array_position('{Adelie,Chinstrap,Gentoo}'::text[], species) - 1,
         ARRAY[bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g]::float8[],
         ARRAY[array_position('{Biscoe,Dream,Torgersen}'::text[], island) - 1, array_position('{female,male}'::text[], sex) - 1])
