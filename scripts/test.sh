@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test suite of mlcycle against a throwaway PostgreSQL 15 cluster:
-# pg_regress, pgTAP, dump/restore round trip, a pg_cron-scheduled drift check, the SQL-level model-loader fuzz, the
+# pg_regress, pgTAP, dump/restore round trip, a pg_cron-scheduled drift check, background jobs and their faults
+# (test/jobs.sh, on a cluster of its own), the SQL-level model-loader fuzz, the
 # libFuzzer target (when clang is there), a valgrind memcheck workload, and a scan of the server log for crashes.
 # Installs missing packages (as root), builds and installs the extension first.
 # Ends with the line "N passed, N failed" and exits non-zero when a suite failed.
@@ -88,6 +89,14 @@ suite_cron() {
 	timeout 300 bash test/cron_drift.sh
 }
 
+suite_jobs() {
+	timeout 600 bash test/jobs.sh
+}
+
+suite_dashboard() {
+	timeout 300 bash test/dashboard.sh
+}
+
 suite_sql_fuzz() {
 	local iterations=${MLC_FUZZ_ITERATIONS:-100000} blob result before crashes
 	export PGOPTIONS="-c client_min_messages=warning" # this subshell only
@@ -164,6 +173,8 @@ run_suite "pg_regress" suite_regress
 run_suite "pgTAP" suite_pgtap
 run_suite "dump/restore" suite_dump
 run_suite "pg_cron drift schedule" suite_cron
+run_suite "background jobs and retraining (test/jobs.sh)" suite_jobs
+run_suite "Grafana dashboard queries (test/dashboard.sh)" suite_dashboard
 run_suite "SQL fuzz (fuzz_model_loader)" suite_sql_fuzz
 run_suite "libFuzzer (test/fuzz/run.sh)" suite_libfuzzer
 run_suite "valgrind memcheck (test/valgrind/run.sh)" suite_valgrind

@@ -47,13 +47,13 @@ SELECT ml_delete_model(1);
 SELECT count(*) AS deployments_left FROM mlcycle.deployments;
 SELECT project, model_id, action, detail->>'deployments_removed' AS deployments, detail->>'evaluations_removed' AS evaluations,
 	   detail->>'reason' AS reason, actor = current_user AS by_me
-FROM mlcycle.audit ORDER BY audit_id;
+FROM mlcycle.audit_log WHERE action IN ('retire', 'delete_model', 'drop_project') ORDER BY audit_id;
 -- another role sees none of it and can change none of it
 DROP ROLE IF EXISTS regress_mlc_mallory;
 CREATE ROLE regress_mlc_mallory;
 GRANT USAGE ON SCHEMA lc TO regress_mlc_mallory;
 SET ROLE regress_mlc_mallory;
-SELECT count(*) AS visible_audit FROM mlcycle.audit;
+SELECT count(*) AS visible_audit FROM mlcycle.audit_log;
 SELECT try($$SELECT ml_retire_model(2, 'mine now')$$);
 SELECT try($$SELECT ml_delete_model(2)$$);
 SELECT try($$SELECT ml_drop_project('lc')$$);
@@ -64,7 +64,7 @@ SELECT ml_drop_project('lc');
 SELECT (SELECT count(*) FROM mlcycle.projects) AS projects, (SELECT count(*) FROM mlcycle.models) AS models,
 	   (SELECT count(*) FROM mlcycle.deployments) AS deployments, (SELECT count(*) FROM mlcycle.evaluations) AS evaluations;
 SELECT project, action, detail->>'models_removed' AS models, detail->>'deployments_removed' AS deployments
-FROM mlcycle.audit WHERE action = 'drop_project';
+FROM mlcycle.audit_log WHERE action = 'drop_project';
 SELECT try($$SELECT ml_predict('lc', ARRAY[1]::float8[])$$);
 SELECT try($$SELECT ml_drop_project('lc')$$);
 DROP OWNED BY regress_mlc_mallory;

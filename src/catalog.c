@@ -29,10 +29,11 @@ PG_FUNCTION_INFO_V1(ml_coefficients);
 
 #define MLC_PROJECT_KEY_LEN 256
 
-/* cache key: project name and the role asking (row-level security differs) */
+/* cache key: project name, the role asking (row-level security differs), champion or canary */
 typedef struct MlcCacheKey
 {
 	Oid			userid;
+	bool		canary;
 	char		project[MLC_PROJECT_KEY_LEN];
 } MlcCacheKey;
 
@@ -44,6 +45,8 @@ typedef struct MlcCacheEntry
 } MlcCacheEntry;
 
 static HTAB *mlc_cache = NULL;
+
+static MlcCachedModel *mlc_cached_model(const char *project, bool canary, MemoryContext query_cxt);
 static Oid	mlc_deployments_relid = InvalidOid;
 
 /* Drop a reference; free the model when nobody holds it */
@@ -106,9 +109,13 @@ mlc_lookup_deployments_relid(void)
 	mlc_deployments_relid = get_relname_relid("deployments", nsp);
 }
 
-/* Fetch and deserialize the deployed model of project into a new context */
+/*
+ * Fetch and deserialize the deployed model of project into a new context:
+ * the champion, or (canary) the model of its active canary deployment, with
+ * model NULL when there is none.
+ */
 static MlcCachedModel *
-mlc_fetch_deployed(const char *project)
+mlc_fetch_deployed(const char *project, bool canary)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(project)};
@@ -121,21 +128,28 @@ mlc_fetch_deployed(const char *project)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "mlcycle: SPI_connect failed");
-	if (SPI_execute_with_args("SELECT model_id, model FROM mlcycle.deployed_model($1)",
+	if (SPI_execute_with_args(canary ?
+							  "SELECT model_id, model, traffic FROM mlcycle.canary_model($1)" :
+							  "SELECT model_id, model, NULL::float8 FROM mlcycle.deployed_model($1)",
 							  1, types, args, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
+		(!canary && SPI_processed != 1))
 		elog(ERROR, "mlcycle: looking up the deployed model failed");
-	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	blob = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	cxt = AllocSetContextCreate(CacheMemoryContext, "mlcycle model", ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
 		cm = palloc0(sizeof(MlcCachedModel));
-		cm->model_id = model_id;
 		cm->cxt = cxt;
-		cm->model = mlc_model_deserialize_for_scoring(blob);
+		if (SPI_processed == 1)
+		{
+			model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			blob = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			cm->model_id = model_id;
+			cm->model = mlc_model_deserialize_for_scoring(blob);
+			if (canary)
+				cm->traffic = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		}
 	}
 	PG_CATCH();
 	{
@@ -153,6 +167,20 @@ mlc_fetch_deployed(const char *project)
 MlcCachedModel *
 mlc_deployed_model(const char *project, MemoryContext query_cxt)
 {
+	return mlc_cached_model(project, false, query_cxt);
+}
+
+/* The active canary of project (model NULL when none), held until query_cxt is reset */
+MlcCachedModel *
+mlc_canary_model(const char *project, MemoryContext query_cxt)
+{
+	return mlc_cached_model(project, true, query_cxt);
+}
+
+/* The champion or canary of project, from the backend cache or the catalog */
+static MlcCachedModel *
+mlc_cached_model(const char *project, bool canary, MemoryContext query_cxt)
+{
 	MlcCacheKey key;
 	MlcCacheEntry *e;
 	bool		found;
@@ -167,11 +195,12 @@ mlc_deployed_model(const char *project, MemoryContext query_cxt)
 	mlc_lookup_deployments_relid();
 	memset(&key, 0, sizeof(key));
 	key.userid = GetUserId();
+	key.canary = canary;
 	strlcpy(key.project, project, MLC_PROJECT_KEY_LEN);
 	e = hash_search(mlc_cache, &key, HASH_FIND, &found);
 	if (!found || !e->valid)
 	{
-		MlcCachedModel *cm = mlc_fetch_deployed(project);
+		MlcCachedModel *cm = mlc_fetch_deployed(project, canary);
 
 		e = hash_search(mlc_cache, &key, HASH_ENTER, &found);
 		if (found && e->cm)

@@ -14,6 +14,7 @@
 #include "utils/memutils.h"
 
 #include "importance.h"
+#include "jobs.h"
 #include "learners.h"
 #include "mlcycle.h"
 #include "profile.h"
@@ -73,6 +74,7 @@ _PG_init(void)
 							5, 0, 100,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	mlc_jobs_init();
 	MarkGUCPrefixReserved("mlcycle");
 	mlc_linalg_init();
 }

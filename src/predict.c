@@ -542,6 +542,48 @@ mlcycle_model_predict_proba(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A scoring state for project's cached model cm that is not the query's
+ * fn_extra: routing.c keeps one per model a query routes rows to.
+ */
+MlcPredictState *
+mlc_predict_state_for(FunctionCallInfo fcinfo, const char *project, MlcCachedModel *cm)
+{
+	void	   *saved = fcinfo->flinfo->fn_extra;
+	MlcPredictState *st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(MlcPredictState));
+
+	st->project = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, project);
+	st->owner_desc = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt,
+										 psprintf("model " INT64_FORMAT " of project \"%s\"", cm->model_id, project));
+	st->project_len = strlen(project);
+	mlc_predict_state_setup(fcinfo, st, cm);
+	fcinfo->flinfo->fn_extra = saved;
+	return st;
+}
+
+/* What ml_predict returns for the row in argument 1, scored with st */
+Datum
+mlc_predict_value_with(FunctionCallInfo fcinfo, MlcPredictState *st)
+{
+	mlc_read_row(fcinfo, st);
+	mlc_check_single_output(st);
+	PG_RETURN_FLOAT8(mlc_predict_single(st));
+}
+
+/* What ml_predict_class returns for the row in argument 1, scored with st */
+Datum
+mlc_predict_class_with(FunctionCallInfo fcinfo, MlcPredictState *st)
+{
+	return mlc_class_of(mlc_read_row(fcinfo, st));
+}
+
+/* What ml_predict_proba returns for the row in argument 1, scored with st */
+Datum
+mlc_predict_proba_with(FunctionCallInfo fcinfo, MlcPredictState *st)
+{
+	return mlc_proba_of(mlc_read_row(fcinfo, st));
+}
+
+/*
  * ml_explain(project, row): per-feature contributions coef * x of the
  * deployed linear model, plus the intercept; they add up to the raw
  * prediction (the value, or the log-odds of a class).

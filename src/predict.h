@@ -8,7 +8,13 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
+#include "catalog.h"
 #include "model.h"
+
+/* A query's scoring state for one model (predict.c) */
+typedef struct MlcPredictState MlcPredictState;
 
 /*
  * Predict from a preprocessed feature vector x.  out receives one value for
@@ -18,5 +24,16 @@ extern void mlc_predict_features(const MlcModel *m, const double *x, double *out
 
 /* True when the model scores by its coefficients (linear, ridge, logistic, lasso, elastic_net, linear_svm) */
 extern bool mlc_is_linear(const MlcModel *m);
+
+/*
+ * Scoring the row in argument 1 of fcinfo with a state of one's own
+ * (routing.c): the state for a cached model, then ml_predict's,
+ * ml_predict_class's or ml_predict_proba's result for the row.
+ */
+extern MlcPredictState *mlc_predict_state_for(FunctionCallInfo fcinfo, const char *project,
+											  MlcCachedModel *cm);
+extern Datum mlc_predict_value_with(FunctionCallInfo fcinfo, MlcPredictState *st);
+extern Datum mlc_predict_class_with(FunctionCallInfo fcinfo, MlcPredictState *st);
+extern Datum mlc_predict_proba_with(FunctionCallInfo fcinfo, MlcPredictState *st);
 
 #endif							/* MLCYCLE_PREDICT_H */

@@ -52,6 +52,10 @@ CREATE TABLE mlcycle.deployments (
 	model_id bigint NOT NULL REFERENCES mlcycle.models ON DELETE CASCADE,
 	strategy text NOT NULL,
 	reason text NOT NULL,
+	-- champion: scores every row (the latest champion row is the deployed model);
+	-- canary: scores the traffic share of keys in ml_predict(project, row, key)
+	kind text NOT NULL DEFAULT 'champion' CHECK (kind IN ('champion', 'canary')),
+	traffic float8 CHECK ((kind = 'champion') = (traffic IS NULL) AND traffic >= 0 AND traffic < 1),
 	deployed_by name NOT NULL DEFAULT current_user,
 	deployed_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
@@ -59,7 +63,7 @@ CREATE INDEX ON mlcycle.deployments (project_id, deployment_id DESC);
 
 COMMENT ON TABLE mlcycle.projects IS 'One row per mlcycle project: a name, its task and the role that owns it.';
 COMMENT ON TABLE mlcycle.models IS 'One row per trained model: settings, features, metrics, row counts, timings and the serialized model.';
-COMMENT ON TABLE mlcycle.deployments IS 'Deployment history: the latest row of a project names its deployed model.';
+COMMENT ON TABLE mlcycle.deployments IS 'Deployment history: the latest champion row of a project names its deployed model; a later canary row with a non-zero traffic share names its canary.';
 
 -- Row-level security: a role sees, trains and deploys the projects whose
 -- owner role it is a member of (its own, or those granted to it with
@@ -95,12 +99,25 @@ SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('mlcycle.proje
 SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('mlcycle.models', 'model_id'), '');
 SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('mlcycle.deployments', 'deployment_id'), '');
 
--- The deployed model of each project: its latest deployment.
+-- The deployed model of each project: its latest champion deployment.
 CREATE VIEW mlcycle.current_deployments WITH (security_invoker = true) AS
 SELECT DISTINCT ON (d.project_id)
 	   d.project_id, d.model_id, d.deployment_id, d.strategy, d.reason, d.deployed_by, d.deployed_at
 FROM mlcycle.deployments d
+WHERE d.kind = 'champion'
 ORDER BY d.project_id, d.deployment_id DESC;
+
+-- The active canary of each project: its latest canary row, when it has a
+-- traffic share and came after the champion's deployment (deploying a
+-- champion ends a canary; a canary row with traffic 0 stops one).
+CREATE VIEW mlcycle.current_canaries WITH (security_invoker = true) AS
+SELECT c.project_id, c.model_id, c.traffic, c.deployment_id, c.reason, c.deployed_by, c.deployed_at,
+	   cd.model_id AS champion_model_id
+FROM (SELECT DISTINCT ON (d.project_id) d.*
+	  FROM mlcycle.deployments d WHERE d.kind = 'canary'
+	  ORDER BY d.project_id, d.deployment_id DESC) c
+JOIN mlcycle.current_deployments cd ON cd.project_id = c.project_id
+WHERE c.traffic > 0 AND c.deployment_id > cd.deployment_id;
 
 CREATE VIEW mlcycle.overview WITH (security_invoker = true) AS
 SELECT p.name AS project,
@@ -135,10 +152,11 @@ CROSS JOIN LATERAL (VALUES ('train'), ('test'), ('baseline')) AS s(split)
 CROSS JOIN LATERAL jsonb_each(m.metrics->s.split) AS e
 WHERE jsonb_typeof(e.value) = 'number' AND e.key <> 'rows';
 
-COMMENT ON VIEW mlcycle.current_deployments IS 'The deployed model of each project (its latest deployment).';
+COMMENT ON VIEW mlcycle.current_deployments IS 'The deployed (champion) model of each project: its latest champion deployment.';
+COMMENT ON VIEW mlcycle.current_canaries IS 'The active canary of each project: the model, its traffic share and the champion it runs beside.';
 COMMENT ON VIEW mlcycle.overview IS 'One row per project: the deployed model, its algorithm and headline metric.';
 COMMENT ON VIEW mlcycle.model_metrics IS 'Every stored metric of every model, one row per model, split (train, test, and baseline: the trivial model on the evaluated rows) and metric, for dashboards.';
-GRANT SELECT ON mlcycle.current_deployments, mlcycle.overview, mlcycle.model_metrics TO PUBLIC;
+GRANT SELECT ON mlcycle.current_deployments, mlcycle.current_canaries, mlcycle.overview, mlcycle.model_metrics TO PUBLIC;
 
 CREATE TYPE mlcycle.train_result AS (
 	project text,

@@ -1,7 +1,7 @@
 -- A workload over every area of mlcycle, run by test/valgrind/run.sh under valgrind memcheck
 -- in a single-user backend: training (both paths, cross-validation, multiclass, class
 -- rebalancing, time-ordered split),
--- scoring, explanations, evaluation, drift, the aggregates, a model card and the loader fuzz;
+-- scoring, canary routing and batch scoring, export/import, explanations, evaluation, data exploration, drift, the aggregates, a model card and the loader fuzz;
 -- naive_bayes, knn and linear_svm, feature importance and model comparison.
 CREATE EXTENSION mlcycle;
 SET mlcycle.progress = off;
@@ -17,6 +17,12 @@ SELECT count(*) FROM ml_train('tl', 't', 'lab', exclude => '{y}', split => 'last
 SELECT sum(ml_predict('r', t)) FROM t;
 SELECT sum(ml_predict('s', t)) FROM t;
 SELECT count(ml_predict_class('c', t)), count(ml_predict_proba('m', t)) FROM t;
+SELECT count(*) FROM ml_train('c', 't', 'lab', exclude => '{id,y,b}', deploy => 'none');
+SELECT ml_deploy('c', 'canary', (SELECT max(model_id) FROM mlcycle.models), traffic => 0.3) > 0;
+SELECT count(ml_predict_class('c', t, id)), sum(ml_predict('c', t, id)), count(DISTINCT ml_route('c', id)) FROM t;
+SELECT ml_score_table('c', 't', 'c_scores', '{id}', '{"batch_blocks": 5}');
+SELECT count(*) FROM ml_evaluate('c', 'c_scores', 't', '{id}');
+SELECT count(*) FROM ml_ab_report('c');
 SELECT count(*) FROM ml_explain('c', (SELECT t FROM t LIMIT 1));
 SELECT count(*) FROM ml_evaluate('c', 't');
 SELECT count(*) FROM ml_drift('r', 't');
@@ -24,6 +30,14 @@ SELECT count(*) FROM ml_drift('s', 'tn', options => '{"sample_size": 50}');
 SELECT (ml_ks_test(a, id % 2 = 0)).statistic, ml_psi(a, id % 2 = 0), ml_js_distance(c, id % 2 = 0) FROM t;
 SELECT ml_roc_auc(a / 20, lab), ml_f1(c, c), ml_r2(a, y) FROM t;
 SELECT length(ml_model_card('c'));
+SELECT count(*) FROM ml_profile('t');
+SELECT count(*) FROM ml_correlations('t');
+SELECT ml_duplicates('t');
+SELECT count(*) FROM ml_outliers('t', 'zscore');
+SELECT count(*) FROM ml_feature_scores('t', 'lab');
+SELECT count(*) FROM ml_pca('t', '{a,b,y}', 2);
+SELECT ml_quantiles(ml_summary_sketch(a), '{0.25,0.5}') FROM t;
+SELECT ml_import_model('copy_' || model_id, ml_export_model(model_id)) > 0 FROM mlcycle.models ORDER BY model_id;
 SELECT mlcycle.fuzz_model_loader(model, 2000, 1) FROM mlcycle.models WHERE model_id = 1;
 -- naive_bayes, knn (regression and classification), linear_svm with a search; importance and comparison
 CREATE TABLE ts AS SELECT * FROM t WHERE id <= 400;
