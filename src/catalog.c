@@ -21,6 +21,7 @@
 #include "utils/memutils.h"
 
 #include "catalog.h"
+#include "predict.h"
 #include "preprocess.h"
 
 PG_FUNCTION_INFO_V1(mlcycle_deployments_changed);
@@ -283,6 +284,12 @@ ml_coefficients(PG_FUNCTION_ARGS)
 	project = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	InitMaterializedSRF(fcinfo, 0);
 	m = mlc_load_model(project, model_id, &found_id);
+	if (!mlc_is_linear(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model " INT64_FORMAT " of project \"%s\" is %s, which has no coefficients",
+						found_id, project, mlc_algorithm_name(m->algorithm)),
+				 errhint("See ml_feature_importance for the permutation importance of any model.")));
 	names = mlc_feature_names(m);
 	for (int r = 0; r < m->ncoef_rows; r++)
 	{

@@ -8,6 +8,8 @@
 
 #include "postgres.h"
 
+#include "model.h"
+
 /*
  * X is n x p, row-major (row i starts at X + i * p).  Coefficients are
  * written as p values followed by the intercept.  All learners fit an
@@ -61,6 +63,46 @@ extern int	mlc_fit_logistic(const double *X, const int32 *y, const double *sampl
  */
 extern int	mlc_fit_elastic_net(const double *X, const double *y, int64 n, int p, double alpha,
 								double l1_ratio, int max_iter, double tol, double *coef);
+
+/*
+ * naive_bayes.c: Gaussian likelihoods for every feature but one-hot text
+ * columns, whose category (the feature that is 1) has a smoothed categorical
+ * likelihood (scikit-learn's GaussianNB with var_smoothing and CategoricalNB
+ * with alpha).  y holds class indexes of m->classes.  learner_params:
+ *   K, p, kind[p] (0 Gaussian, 1 one-hot), then per class: log prior,
+ *   A[p] (mean, or log probability of the feature's category), B[p]
+ *   (variance + epsilon, or 0).
+ * The statistics are those of the aggregate ml_naive_bayes_stats.
+ */
+extern void mlc_fit_naive_bayes(MlcModel *m, const double *X, const int32 *y, int64 n,
+								double var_smoothing, double alpha);
+extern void mlc_predict_naive_bayes(const MlcModel *m, const double *x, double *out);
+extern bytea *mlc_nb_stats_add(bytea *state, int cls, const double *x, int p,
+							   const int32 *cats, int q);
+extern bytea *mlc_nb_stats_merge(const bytea *a, const bytea *b);
+
+/*
+ * knn.c: k nearest neighbors.  learner_params: n, p, k, weights (0 uniform,
+ * 1 distance), metric (0 euclidean, 1 manhattan), the n x p preprocessed
+ * training rows, then n targets (class index of m->classes, or the value).
+ */
+#define MLC_KNN_UNIFORM			0
+#define MLC_KNN_DISTANCE		1
+#define MLC_KNN_EUCLIDEAN		0
+#define MLC_KNN_MANHATTAN		1
+extern void mlc_fit_knn(MlcModel *m, const double *X, const double *y, int64 n,
+						int n_neighbors, int weights, int metric);
+extern void mlc_predict_knn(const MlcModel *m, const double *x, double *out);
+
+/*
+ * linear_svm.c: hinge-loss linear SVM by dual coordinate descent (liblinear,
+ * intercept regularized through intercept_scaling); y holds class indexes of
+ * m->classes, class_w a weight per class or NULL; sets m->coef (one row, or one
+ * per class: one-vs-rest).
+ */
+extern int	mlc_fit_linear_svm(MlcModel *m, const double *X, const int32 *y, int64 n,
+							   double C, const double *class_w, double intercept_scaling,
+							   int max_iter, double tol);
 
 /* defaults a caller may pass to mlc_fit_logistic */
 #define MLC_LOGISTIC_DEFAULT_TOL		1e-10

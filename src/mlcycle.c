@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "importance.h"
 #include "jobs.h"
 #include "learners.h"
 #include "mlcycle.h"
@@ -72,6 +73,13 @@ _PG_init(void)
 							"robust, yeo_johnson, box_cox, median, most_frequent, quantile bins and clipping keep every value up to this many per fit.",
 							&mlc_transform_exact_limit,
 							10000000, 1000, 100000000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("mlcycle.importance_repeats",
+							"Repeats of the permutation importance ml_train computes for each model.",
+							"0 skips permutation importance; each repeat scores the evaluated rows once per input column.",
+							&mlc_importance_repeats,
+							5, 0, 100,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	mlc_jobs_init();

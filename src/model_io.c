@@ -1047,6 +1047,89 @@ read_coef(MlcReader *r, MlcModel *model)
 	}
 }
 
+/* A learner parameter as an integer for bad_field, clamped so the cast is defined */
+static int64
+param_i64(double v)
+{
+	return (int64) Max(Min(v, 1e18), -1e18);
+}
+
+/*
+ * Naive Bayes (see learners.h): K, p, kind[p], then per class the log prior
+ * and two values per feature.  Scoring divides by the variances and indexes
+ * nothing, so the checks are the sizes, the kinds and the signs.
+ */
+static void
+check_naive_bayes_params(const MlcModel *model)
+{
+	const double *lp = model->learner_params;
+	int64		p = model->nfeatures;
+	int64		K = model->nclasses;
+
+	if (model->task != MLC_TASK_CLASSIFICATION)
+		bad_field(0, "task of a naive Bayes model", model->task);
+	if (model->nlearner_params != 2 + p + K * (1 + 2 * p))
+		bad_field(0, "number of learner parameters", model->nlearner_params);
+	if (lp[0] != (double) K)
+		bad_field(0, "naive Bayes class count", param_i64(lp[0]));
+	if (lp[1] != (double) p)
+		bad_field(0, "naive Bayes feature count", param_i64(lp[1]));
+	for (int64 f = 0; f < p; f++)
+		if (lp[2 + f] != 0 && lp[2 + f] != 1)
+			bad_field(0, "naive Bayes feature kind", param_i64(lp[2 + f]));
+	for (int64 k = 0; k < K; k++)
+	{
+		const double *c = lp + 2 + p + k * (1 + 2 * p);
+
+		if (!(c[0] <= 0))
+			bad_field(0, "naive Bayes log prior of class", k + 1);
+		for (int64 f = 0; f < p; f++)
+		{
+			if (lp[2 + f] == 0 && !(c[1 + p + f] > 0))
+				bad_field(0, "naive Bayes variance of feature", f + 1);
+			if (lp[2 + f] == 1 && !(c[1 + f] <= 0))
+				bad_field(0, "naive Bayes log probability of feature", f + 1);
+		}
+	}
+}
+
+/*
+ * k nearest neighbors (see learners.h): n, p, k, weights, metric, the rows,
+ * then one target per row.  Scoring indexes classes by the targets and keeps
+ * k of the n rows, so k must be in 1..n and each class index below nclasses.
+ */
+static void
+check_knn_params(const MlcModel *model)
+{
+	const double *lp = model->learner_params;
+	int64		n,
+				p = model->nfeatures;
+
+	if (model->nlearner_params < 5)
+		bad_field(0, "number of learner parameters", model->nlearner_params);
+	if (!(lp[0] >= 1 && lp[0] <= (double) MLC_MAX_LEARNER_PARAMS) || lp[0] != floor(lp[0]))
+		bad_field(0, "k-nearest-neighbors row count", param_i64(lp[0]));
+	n = (int64) lp[0];
+	if (lp[1] != (double) p)
+		bad_field(0, "k-nearest-neighbors feature count", param_i64(lp[1]));
+	if (model->nlearner_params != 5 + n * p + n)
+		bad_field(0, "number of learner parameters", model->nlearner_params);
+	if (!(lp[2] >= 1 && lp[2] <= (double) n) || lp[2] != floor(lp[2]))
+		bad_field(0, "n_neighbors", param_i64(lp[2]));
+	if (lp[3] != 0 && lp[3] != 1)
+		bad_field(0, "k-nearest-neighbors weights", param_i64(lp[3]));
+	if (lp[4] != 0 && lp[4] != 1)
+		bad_field(0, "k-nearest-neighbors metric", param_i64(lp[4]));
+	if (model->task == MLC_TASK_CLASSIFICATION)
+		for (int64 i = 0; i < n; i++)
+		{
+			double		c = lp[5 + n * p + i];
+
+			if (!(c >= 0 && c < model->nclasses) || c != floor(c))
+				bad_field(0, "k-nearest-neighbors class of row", i + 1);
+		}
+}
+
 /*
  * Check the learner parameters against the algorithm and the header, so that
  * scoring can index them without checks.  Each algorithm that keeps state
@@ -1057,6 +1140,18 @@ check_learner_params(const MlcModel *model)
 {
 	switch (model->algorithm)
 	{
+		case MLC_ALGO_NAIVE_BAYES:
+			check_naive_bayes_params(model);
+			break;
+		case MLC_ALGO_KNN:
+			check_knn_params(model);
+			break;
+		case MLC_ALGO_LINEAR_SVM:
+			if (model->task != MLC_TASK_CLASSIFICATION)
+				bad_field(0, "task of a linear SVM", model->task);
+			if (model->nlearner_params != 0)
+				bad_field(0, "number of learner parameters", model->nlearner_params);
+			break;
 		default:
 			if (model->nlearner_params != 0)
 				bad_field(0, "number of learner parameters", model->nlearner_params);
@@ -1430,6 +1525,12 @@ mlc_algorithm_name(int algorithm)
 			return "lasso";
 		case MLC_ALGO_ELASTIC_NET:
 			return "elastic_net";
+		case MLC_ALGO_NAIVE_BAYES:
+			return "naive_bayes";
+		case MLC_ALGO_KNN:
+			return "knn";
+		case MLC_ALGO_LINEAR_SVM:
+			return "linear_svm";
 	}
 	return "unknown";
 }
@@ -1815,6 +1916,22 @@ mlc_fuzz_model_loader(PG_FUNCTION_ARGS)
 			 "{\"iterations\": %d, \"accepted\": " INT64_FORMAT ", \"rejected\": " INT64_FORMAT "}",
 			 iterations, accepted, rejected);
 	PG_RETURN_DATUM(jsonb_from_text(json));
+}
+
+PG_FUNCTION_INFO_V1(mlcycle_model_reseal);
+
+/*
+ * mlcycle.model_reseal(model bytea): a copy with its payload length and
+ * CRC32C recomputed, so that tests can craft damaged models the checksum
+ * does not catch (the loader must still refuse them).
+ */
+Datum
+mlcycle_model_reseal(PG_FUNCTION_ARGS)
+{
+	bytea	   *copy = PG_GETARG_BYTEA_P_COPY(0);
+
+	mlc_model_reseal(copy);
+	PG_RETURN_BYTEA_P(copy);
 }
 
 #endif							/* !MLC_FUZZ_STANDALONE */

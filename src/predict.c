@@ -19,6 +19,7 @@
 
 #include "catalog.h"
 #include "ingest.h"
+#include "learners.h"
 #include "predict.h"
 #include "preprocess.h"
 
@@ -64,6 +65,17 @@ mlc_predict_features(const MlcModel *m, const double *x, double *out)
 {
 	int			p = m->nfeatures;
 
+	/* learners that are not one linear score per output */
+	if (m->algorithm == MLC_ALGO_NAIVE_BAYES)
+	{
+		mlc_predict_naive_bayes(m, x, out);
+		return;
+	}
+	if (m->algorithm == MLC_ALGO_KNN)
+	{
+		mlc_predict_knn(m, x, out);
+		return;
+	}
 	if (m->task == MLC_TASK_REGRESSION || m->nclasses == 2)
 	{
 		double		s = m->coef[p];
@@ -105,6 +117,23 @@ mlc_predict_features(const MlcModel *m, const double *x, double *out)
 		for (int k = 0; k < m->nclasses; k++)
 			out[k] /= sum;
 	}
+}
+
+/* True when the model scores by its coefficients (one linear score per output) */
+bool
+mlc_is_linear(const MlcModel *m)
+{
+	switch (m->algorithm)
+	{
+		case MLC_ALGO_LINEAR:
+		case MLC_ALGO_RIDGE:
+		case MLC_ALGO_LOGISTIC:
+		case MLC_ALGO_LASSO:
+		case MLC_ALGO_ELASTIC_NET:
+		case MLC_ALGO_LINEAR_SVM:
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -342,9 +371,9 @@ mlc_predict_single(MlcPredictState *st)
 	const MlcModel *m = st->cm->model;
 	double		s = st->b;
 
-	if (st->nonaffine)
+	if (st->nonaffine || !mlc_is_linear(m))
 	{
-		/* non-affine column transforms: preprocess the row, then predict */
+		/* column transforms or a non-linear learner: full preprocessing, then its scoring */
 		mlc_predict_generic(st);
 		return m->task == MLC_TASK_REGRESSION ? st->out[0] : st->out[m->positive_class];
 	}
@@ -604,6 +633,12 @@ ml_explain(PG_FUNCTION_ARGS)
 	const MlcModel *m = st->cm->model;
 	char	  **names;
 
+	if (!mlc_is_linear(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("ml_explain needs a linear model, and project \"%s\" deploys %s", st->project,
+						mlc_algorithm_name(m->algorithm)),
+				 errhint("See ml_feature_importance('%s') for the permutation importance of any model.", st->project)));
 	InitMaterializedSRF(fcinfo, 0);
 	mlc_predict_generic(st);
 	names = mlc_feature_names(m);

@@ -22,6 +22,9 @@ typedef struct MlcPredictState MlcPredictState;
  */
 extern void mlc_predict_features(const MlcModel *m, const double *x, double *out);
 
+/* True when the model scores by its coefficients (linear, ridge, logistic, lasso, elastic_net, linear_svm) */
+extern bool mlc_is_linear(const MlcModel *m);
+
 /*
  * Scoring the row in argument 1 of fcinfo with a state of one's own
  * (routing.c): the state for a cached model, then ml_predict's,

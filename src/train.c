@@ -22,6 +22,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "importance.h"
 #include "ingest.h"
 #include "jsonutil.h"
 #include "learners.h"
@@ -42,9 +43,10 @@ PG_FUNCTION_INFO_V1(ml_train);
 #define MLC_ALGO_ALL			100
 
 /* algorithm => ...: the names ml_train accepts and the MLC_ALGO_* each means (0: auto) */
-static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", "all", NULL};
+static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", "all",
+"naive_bayes", "knn", "linear_svm", NULL};
 static const int algorithm_ids[] = {0, MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LOGISTIC, MLC_ALGO_LASSO,
-	MLC_ALGO_ELASTIC_NET, MLC_ALGO_ALL};
+	MLC_ALGO_ELASTIC_NET, MLC_ALGO_ALL, MLC_ALGO_NAIVE_BAYES, MLC_ALGO_KNN, MLC_ALGO_LINEAR_SVM};
 static const char *const task_names[] = {"regression", "classification", NULL};
 static const char *const split_names[] = {"random", "stratified", "last", NULL};
 static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
@@ -82,6 +84,12 @@ typedef struct MlcTrainRun
 	double		tol;
 	char	   *positive_label;
 	char	   *hyperparams_json;
+	double		var_smoothing;	/* naive_bayes */
+	int			n_neighbors;	/* knn */
+	int			knn_weights;	/* MLC_KNN_UNIFORM or MLC_KNN_DISTANCE */
+	int			knn_metric;		/* MLC_KNN_EUCLIDEAN or MLC_KNN_MANHATTAN */
+	double		intercept_scaling;	/* linear_svm */
+	char	   *importance_json;	/* feature importance rows (importance.h) */
 
 	MlcDataset *ds;
 	MlcDataset *ds_rows;		/* the relation's dataset while ds holds test rows */
@@ -110,6 +118,227 @@ typedef struct MlcTrainRun
 	double		score;			/* the headline metric, once computed */
 	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
 } MlcTrainRun;
+
+static void mlc_append_class_weights(MlcTrainRun *run, StringInfo out);
+static void mlc_check_class_weights(MlcTrainRun *run);
+
+/*
+ * naive_bayes, knn and linear_svm: their hyperparameters (scikit-learn's
+ * names), tasks and fits.  NULL keys: not one of these learners.
+ */
+static const char *const *
+mlc_learner_keys(int algorithm)
+{
+	static const char *const nb_keys[] = {"var_smoothing", "alpha", "positive_class", NULL};
+	static const char *const knn_keys[] = {"n_neighbors", "weights", "metric", "p", "positive_class", NULL};
+	static const char *const svm_keys[] = {"C", "class_weight", "max_iter", "tol", "intercept_scaling", "positive_class", NULL};
+
+	switch (algorithm)
+	{
+		case MLC_ALGO_NAIVE_BAYES:
+			return nb_keys;
+		case MLC_ALGO_KNN:
+			return knn_keys;
+		case MLC_ALGO_LINEAR_SVM:
+			return svm_keys;
+	}
+	return NULL;
+}
+
+/* Defaults of these learners' settings (scikit-learn's) */
+static void
+mlc_learner_defaults(MlcTrainRun *run)
+{
+	run->var_smoothing = 1e-9;
+	run->n_neighbors = 5;
+	run->knn_weights = MLC_KNN_UNIFORM;
+	run->knn_metric = MLC_KNN_EUCLIDEAN;
+	run->intercept_scaling = 1.0;
+	if (run->algorithm == MLC_ALGO_LINEAR_SVM)
+	{
+		run->max_iter = 1000;
+		run->tol = 1e-4;
+	}
+}
+
+/* Error for a hyperparameter value out of its range */
+static void
+mlc_learner_range_error(const char *key, const char *value, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("hyperparameter \"%s\" is out of range: %s", key, value),
+			 errhint("%s", hint)));
+}
+
+/* Parse one of these learners' own hyperparameters; false for the shared ones */
+static bool
+mlc_learner_hyperparam(MlcTrainRun *run, const char *key, MlcJsonPair *p)
+{
+	static const char *const weights[] = {"uniform", "distance", NULL};
+	static const char *const metrics[] = {"euclidean", "manhattan", "minkowski", NULL};
+	double		v;
+
+	if (strcmp(key, "weights") == 0)
+	{
+		run->knn_weights = mlc_choose(mlc_json_string(p, "hyperparameter"), weights, "weights");
+		return true;
+	}
+	if (strcmp(key, "metric") == 0)
+	{
+		int			m = mlc_choose(mlc_json_string(p, "hyperparameter"), metrics, "metric");
+
+		/* minkowski keeps the p given (2 by default) */
+		if (m < 2)
+			run->knn_metric = m;
+		return true;
+	}
+	if (strcmp(key, "var_smoothing") != 0 && strcmp(key, "n_neighbors") != 0 &&
+		strcmp(key, "p") != 0 && strcmp(key, "intercept_scaling") != 0 &&
+		!(strcmp(key, "alpha") == 0 && run->algorithm == MLC_ALGO_NAIVE_BAYES))
+		return false;
+	v = mlc_json_number(p, "hyperparameter");
+	if (strcmp(key, "var_smoothing") == 0)
+	{
+		if (!(v >= 0 && v <= 1))
+			mlc_learner_range_error(key, psprintf("%g", v), "var_smoothing must be between 0 and 1 (the share of the largest feature variance added to every variance).");
+		run->var_smoothing = v;
+	}
+	else if (strcmp(key, "alpha") == 0)
+	{
+		if (!(v > 0) || isinf(v))
+			mlc_learner_range_error(key, psprintf("%g", v), "alpha (additive smoothing of the category counts) must be above 0.");
+		run->alpha = v;
+	}
+	else if (strcmp(key, "n_neighbors") == 0)
+	{
+		if (!(v >= 1 && v <= 100000) || v != floor(v))
+			mlc_learner_range_error(key, psprintf("%g", v), "n_neighbors must be a whole number between 1 and 100000.");
+		run->n_neighbors = (int) v;
+	}
+	else if (strcmp(key, "p") == 0)
+	{
+		if (v != 1 && v != 2)
+			mlc_learner_range_error(key, psprintf("%g", v), "p must be 1 (manhattan distance) or 2 (euclidean distance).");
+		run->knn_metric = v == 1 ? MLC_KNN_MANHATTAN : MLC_KNN_EUCLIDEAN;
+	}
+	else
+	{
+		if (!(v > 0) || isinf(v))
+			mlc_learner_range_error(key, psprintf("%g", v), "intercept_scaling must be above 0.");
+		run->intercept_scaling = v;
+	}
+	return true;
+}
+
+/* The resolved settings of these learners, as the catalog's hyperparams */
+static void
+mlc_learner_hyperparams_json(MlcTrainRun *run, StringInfo out)
+{
+	if (run->algorithm == MLC_ALGO_NAIVE_BAYES)
+		appendStringInfo(out, "{\"alpha\": %.15g, \"var_smoothing\": %.15g", run->alpha, run->var_smoothing);
+	else if (run->algorithm == MLC_ALGO_KNN)
+		appendStringInfo(out, "{\"n_neighbors\": %d, \"weights\": \"%s\", \"metric\": \"%s\"", run->n_neighbors,
+						 run->knn_weights == MLC_KNN_DISTANCE ? "distance" : "uniform",
+						 run->knn_metric == MLC_KNN_MANHATTAN ? "manhattan" : "euclidean");
+	else
+	{
+		appendStringInfo(out, "{\"C\": %.15g, \"class_weight\": ", run->C);
+		if (run->nclass_weights > 0)
+			mlc_append_class_weights(run, out);
+		else
+			appendStringInfoString(out, run->balanced ? "\"balanced\"" : "null");
+		appendStringInfo(out, ", \"intercept_scaling\": %.15g, \"max_iter\": %d, \"tol\": %.15g",
+						 run->intercept_scaling, run->max_iter, run->tol);
+	}
+}
+
+/* linear_svm: the weight of each class (of m->classes), or NULL when none is set */
+static double *
+mlc_svm_class_weights(MlcTrainRun *run, const int32 *yc, int64 n)
+{
+	MlcModel   *m = run->model;
+	int			K = m->nclasses;
+	double	   *cw;
+
+	if (!run->balanced && run->nclass_weights == 0)
+		return NULL;
+	cw = palloc(sizeof(double) * K);
+	if (run->balanced)
+	{
+		/* n / (classes x class count), as scikit-learn's "balanced" */
+		int64	   *count = palloc0(sizeof(int64) * K);
+
+		for (int64 i = 0; i < n; i++)
+			count[yc[i]]++;
+		for (int c = 0; c < K; c++)
+			cw[c] = count[c] > 0 ? (double) n / ((double) K * (double) count[c]) : 1.0;
+		pfree(count);
+		return cw;
+	}
+	mlc_check_class_weights(run);
+	for (int c = 0; c < K; c++)
+	{
+		cw[c] = 1.0;
+		for (int i = 0; i < run->nclass_weights; i++)
+			if (strcmp(run->class_weight_labels[i], m->classes[c]) == 0)
+				cw[c] = run->class_weight_values[i];
+	}
+	return cw;
+}
+
+/* naive_bayes and linear_svm classify only */
+static void
+mlc_learner_check_task(MlcTrainRun *run)
+{
+	if (run->task == MLC_TASK_REGRESSION &&
+		(run->algorithm == MLC_ALGO_NAIVE_BAYES || run->algorithm == MLC_ALGO_LINEAR_SVM))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"%s\" does not do regression", mlc_algorithm_name(run->algorithm)),
+				 errhint("Use algorithm => 'linear', 'ridge' or 'knn' for a numeric target, or task => 'classification' for a label target.")));
+}
+
+/* k nearest neighbors for regression: the training rows and their values */
+static void
+mlc_fit_knn_regression(MlcTrainRun *run, const double *X)
+{
+	double	   *y = palloc(sizeof(double) * Max(run->ntrain, 1));
+
+	for (int64 i = 0; i < run->ntrain; i++)
+		y[i] = run->ds->target.values[run->train_rows[i]];
+	mlc_fit_knn(run->model, X, y, run->ntrain, run->n_neighbors, run->knn_weights, run->knn_metric);
+	pfree(y);
+}
+
+/*
+ * naive_bayes, knn or linear_svm on the fit rows; y is in the fit coding
+ * (binary: 1 for the positive class), these learners take class indexes.
+ */
+static void
+mlc_fit_classifier(MlcTrainRun *run, const double *X, const int32 *y, int64 n)
+{
+	MlcModel   *m = run->model;
+	int32	   *yc = palloc(sizeof(int32) * Max(n, 1));
+
+	for (int64 i = 0; i < n; i++)
+		yc[i] = m->nclasses != 2 ? y[i] : y[i] == 1 ? m->positive_class : 1 - m->positive_class;
+	if (run->algorithm == MLC_ALGO_NAIVE_BAYES)
+		mlc_fit_naive_bayes(m, X, yc, n, run->var_smoothing, run->alpha);
+	else if (run->algorithm == MLC_ALGO_KNN)
+	{
+		double	   *yd = palloc(sizeof(double) * Max(n, 1));
+
+		for (int64 i = 0; i < n; i++)
+			yd[i] = yc[i];
+		mlc_fit_knn(m, X, yd, n, run->n_neighbors, run->knn_weights, run->knn_metric);
+		pfree(yd);
+	}
+	else
+		run->iterations = mlc_fit_linear_svm(m, X, yc, n, run->C, mlc_svm_class_weights(run, yc, n),
+											 run->intercept_scaling, run->max_iter, run->tol);
+	pfree(yc);
+}
 
 /* Milliseconds since the current phase began; starts the next phase */
 static double
@@ -186,7 +415,8 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	static const char *const logistic_keys[] = {"C", "class_weight", "max_iter", "tol", "positive_class", NULL};
 	static const char *const lasso_keys[] = {"alpha", "max_iter", "tol", "positive_class", NULL};
 	static const char *const enet_keys[] = {"alpha", "l1_ratio", "max_iter", "tol", "positive_class", NULL};
-	const char *const *keys = run->algorithm == MLC_ALGO_RIDGE ? ridge_keys :
+	const char *const *keys = mlc_learner_keys(run->algorithm) ? mlc_learner_keys(run->algorithm) :
+		run->algorithm == MLC_ALGO_RIDGE ? ridge_keys :
 		run->algorithm == MLC_ALGO_LOGISTIC ? logistic_keys :
 		run->algorithm == MLC_ALGO_LASSO ? lasso_keys :
 		run->algorithm == MLC_ALGO_ELASTIC_NET ? enet_keys : linear_keys;
@@ -208,12 +438,15 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 		run->max_iter = 10000;
 		run->tol = 1e-6;
 	}
+	mlc_learner_defaults(run);
 	foreach(lc, pairs)
 	{
 		MlcJsonPair *p = lfirst(lc);
 		const char *key = keys[mlc_choose(p->key, keys, psprintf("hyperparameter for %s",
 																mlc_algorithm_name(run->algorithm)))];
 
+		if (mlc_learner_hyperparam(run, key, p))
+			continue;
 		if (strcmp(key, "positive_class") == 0)
 			run->positive_label = p->value.type == jbvString ? mlc_json_string(p, "hyperparameter") :
 				DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(p->value.val.numeric)));
@@ -266,6 +499,8 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 	else if (run->algorithm == MLC_ALGO_LASSO || run->algorithm == MLC_ALGO_ELASTIC_NET)
 		appendStringInfo(&out, "{\"alpha\": %.15g, \"l1_ratio\": %.15g, \"max_iter\": %d, \"tol\": %.15g",
 						 run->alpha, run->l1_ratio, run->max_iter, run->tol);
+	else if (mlc_learner_keys(run->algorithm))
+		mlc_learner_hyperparams_json(run, &out);
 	else
 		appendStringInfoString(&out, "{");
 	if (run->positive_label)
@@ -374,6 +609,14 @@ mlc_check_order_column(MlcTrainRun *run, Oid relid)
 				 errhint("Order the rows by a time or sequence column, such as created_at.")));
 }
 
+/* Does the learner score by coefficients alone (what select_features relies on)? */
+static bool
+mlc_algo_is_linear(int algorithm)
+{
+	return algorithm == MLC_ALGO_LINEAR || algorithm == MLC_ALGO_RIDGE || algorithm == MLC_ALGO_LOGISTIC ||
+		algorithm == MLC_ALGO_LASSO || algorithm == MLC_ALGO_ELASTIC_NET || algorithm == MLC_ALGO_LINEAR_SVM;
+}
+
 /* Infer or check the task against the target's kind, and resolve 'auto' */
 static void
 mlc_resolve_task(MlcTrainRun *run, Oid relid)
@@ -397,7 +640,9 @@ mlc_resolve_task(MlcTrainRun *run, Oid relid)
 				 errhint("Use task => 'classification', or cast the target to a number in a view.")));
 	if (run->algorithm == 0)
 		run->algorithm = run->task == MLC_TASK_REGRESSION ? MLC_ALGO_LINEAR : MLC_ALGO_LOGISTIC;
-	if (run->task == MLC_TASK_CLASSIFICATION && run->algorithm != MLC_ALGO_LOGISTIC)
+	mlc_learner_check_task(run);
+	if (run->task == MLC_TASK_CLASSIFICATION && run->algorithm != MLC_ALGO_LOGISTIC &&
+		!mlc_learner_keys(run->algorithm))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"%s\" does not do classification", mlc_algorithm_name(run->algorithm)),
@@ -413,6 +658,12 @@ mlc_resolve_task(MlcTrainRun *run, Oid relid)
 				 errmsg("split 'stratified' needs a classification task"),
 				 errhint("Use split => 'random' for regression.")));
 	mlc_check_order_column(run, relid);
+	if (run->select_features && !mlc_algo_is_linear(run->algorithm))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("select_features works with learners that score by coefficients, and \"%s\" does not",
+						mlc_algorithm_name(run->algorithm)),
+				 errhint("Use linear, ridge, lasso, elastic_net, logistic or linear_svm, or leave the unwanted columns out with exclude.")));
 	if (run->sampling != MLC_SAMPLING_NONE && run->task != MLC_TASK_CLASSIFICATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -625,6 +876,10 @@ mlc_notice_constant(MlcTrainRun *run, const char *name)
 			 errdetail("It cannot inform the model: %s.",
 					   run->algorithm == MLC_ALGO_LINEAR ?
 					   "least squares gives it a coefficient of 0 (minimum-norm solution)" :
+					   run->algorithm == MLC_ALGO_NAIVE_BAYES ?
+					   "its likelihood is the same for every class" :
+					   run->algorithm == MLC_ALGO_KNN ?
+					   "it adds nothing to the distances between rows" :
 					   "the penalty keeps its coefficient at 0")));
 }
 
@@ -702,7 +957,7 @@ static bool
 mlc_needs_matrix(const MlcTrainRun *run)
 {
 	return run->algorithm == MLC_ALGO_LOGISTIC || run->algorithm == MLC_ALGO_LASSO ||
-		run->algorithm == MLC_ALGO_ELASTIC_NET;
+		run->algorithm == MLC_ALGO_ELASTIC_NET || mlc_learner_keys(run->algorithm) != NULL;
 }
 
 /* The label of class index c of a fit's y (binary fits use 1 for the positive class) */
@@ -809,7 +1064,9 @@ mlc_fit(MlcTrainRun *run, const double *X)
 		rows.arg = &tr;
 		m->ncoef_rows = 1;
 		m->coef = palloc0(sizeof(double) * (p + 1));
-		if (run->algorithm == MLC_ALGO_LINEAR)
+		if (run->algorithm == MLC_ALGO_KNN)
+			mlc_fit_knn_regression(run, X);
+		else if (run->algorithm == MLC_ALGO_LINEAR)
 		{
 			int			rank = 0;
 
@@ -862,7 +1119,10 @@ mlc_fit(MlcTrainRun *run, const double *X)
 		}
 		m->ncoef_rows = (K == 2) ? 1 : K;
 		m->coef = palloc0(sizeof(double) * m->ncoef_rows * (p + 1));
-		run->iterations = mlc_fit_logistic(X, y, w, n, p, K, run->C, run->max_iter, run->tol, m->coef);
+		if (mlc_learner_keys(run->algorithm))
+			mlc_fit_classifier(run, X, y, n);
+		else
+			run->iterations = mlc_fit_logistic(X, y, w, n, p, K, run->C, run->max_iter, run->tol, m->coef);
 		if (run->sampling != MLC_SAMPLING_NONE)
 			pfree((void *) X);
 	}
@@ -1013,6 +1273,31 @@ mlc_compute_metrics(MlcTrainRun *run, const char *train_json)
 	appendStringInfoString(&run->metrics, ", \"lift\": ");
 	mlc_append_number(&run->metrics, score - base_score);
 	appendStringInfoChar(&run->metrics, '}');
+	/* feature importance on the same evaluated rows */
+	run->importance_json = mlc_importance_json(run->model, run->ds,
+											   run->ntest > 0 ? run->test_rows : run->train_rows,
+											   run->ntest > 0 ? run->ntest : run->ntrain,
+											   run->y, score, run->seed);
+}
+
+/* Record a model's feature importance rows (mlcycle.feature_importance) */
+static void
+mlc_store_importance(int64 model_id, const char *json)
+{
+	Oid			types[2] = {INT8OID, JSONBOID};
+	Datum		v[2];
+
+	if (json == NULL)
+		return;
+	v[0] = Int64GetDatum(model_id);
+	v[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	if (SPI_execute_with_args("INSERT INTO mlcycle.feature_importance "
+							  "(model_id, feature, method, importance, std, rank, rows, repeats) "
+							  "SELECT $1, feature, method, importance, std, rank, rows, repeats "
+							  "FROM jsonb_to_recordset($2) AS r(feature text, method text, importance float8, "
+							  "std float8, rank int, rows bigint, repeats int)",
+							  2, types, v, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "mlcycle: storing the feature importance failed");
 }
 
 /* text[] of n C strings */
@@ -1833,11 +2118,14 @@ mlc_put_result(ReturnSetInfo *rsinfo, MlcTrainRun *run, int64 model_id, bool dep
 static void
 mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext cxt)
 {
-	static const int regression[] = {MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LASSO, MLC_ALGO_ELASTIC_NET};
-	static const int classification[] = {MLC_ALGO_LOGISTIC};
+	static const int regression[] = {MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LASSO, MLC_ALGO_ELASTIC_NET,
+	MLC_ALGO_KNN};
+	static const int classification[] = {MLC_ALGO_LOGISTIC, MLC_ALGO_NAIVE_BAYES, MLC_ALGO_KNN,
+	MLC_ALGO_LINEAR_SVM};
 	const int  *algos;
+	int			chosen[8];
 	int			nalgos;
-	int64		ids[8];
+	int64		ids[8] = {0};
 	double		scores[8];
 	MlcTrainRun runs[8];
 	int			best = -1;
@@ -1860,7 +2148,12 @@ mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext
 				 errmsg("algorithm 'all' takes no hyperparameters but positive_class"),
 				 errhint("Each learner uses its defaults; train one algorithm to set its hyperparameters.")));
 	algos = tmpl->task == MLC_TASK_REGRESSION ? regression : classification;
-	nalgos = tmpl->task == MLC_TASK_REGRESSION ? lengthof(regression) : lengthof(classification);
+	nalgos = 0;
+	/* with select_features, only the learners that score by coefficients */
+	for (int a = 0; a < (tmpl->task == MLC_TASK_REGRESSION ? lengthof(regression) : lengthof(classification)); a++)
+		if (!tmpl->select_features || mlc_algo_is_linear(algos[a]))
+			chosen[nalgos++] = algos[a];
+	algos = chosen;
 	for (int a = 0; a < nalgos; a++)
 	{
 		MlcTrainRun *run = &runs[a];
@@ -1880,6 +2173,7 @@ mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext
 		mlc_parse_hyperparams(run);
 		mlc_train_model(run, relid);
 		ids[a] = mlc_store(run, mlc_model_serialize(run->model));
+		mlc_store_importance(ids[a], run->importance_json);
 		scores[a] = run->score;
 		metrics = MemoryContextStrdup(cxt, run->metrics.data);
 		MemoryContextSwitchTo(cxt);
@@ -1944,6 +2238,7 @@ ml_train(PG_FUNCTION_ARGS)
 	mlc_train_model(&run, relid);
 	blob = mlc_model_serialize(run.model);
 	model_id = mlc_store(&run, blob);
+	mlc_store_importance(model_id, run.importance_json);
 	if (run.trials_json)
 		mlc_store_trials(model_id, run.trials_json);
 	deployed = mlc_deploy_trained(&run, model_id);

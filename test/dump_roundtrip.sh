@@ -42,6 +42,7 @@ SELECT 'evaluations', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY 
 SELECT 'audit_log', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.audit_log t;
 SELECT 'drift_reports', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.drift_reports t;
 SELECT 'drift_results', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.drift_results t;
+SELECT 'feature_importance', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM mlcycle.feature_importance t;
 EOF
 }
 

@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -323,9 +324,74 @@ model_steps(void)
 
 typedef MlcModel *(*ModelBuilder) (void);
 
+/* Model 8: naive Bayes on model 1's columns: Gaussian age, categorical plan */
+static MlcModel *
+model_naive_bayes(void)
+{
+	MlcModel   *m = model_binary();
+	int			p = m->nfeatures;
+	double	   *lp;
+
+	m->algorithm = MLC_ALGO_NAIVE_BAYES;
+	m->nlearner_params = 2 + p + 2 * (1 + 2 * p);
+	m->learner_params = lp = palloc0(sizeof(double) * m->nlearner_params);
+	lp[0] = 2;
+	lp[1] = p;
+	for (int f = 1; f < p; f++)
+		lp[2 + f] = 1;
+	for (int k = 0; k < 2; k++)
+	{
+		double	   *c = lp + 2 + p + k * (1 + 2 * p);
+
+		c[0] = log(k == 0 ? 0.7 : 0.3);
+		c[1] = 0.25 * k - 0.1;
+		c[1 + p] = 1.0 + k;
+		for (int f = 1; f < p; f++)
+			c[1 + f] = log(1.0 / 3);
+	}
+	return m;
+}
+
+/* Model 9: k nearest neighbors (k = 2) keeping three rows of model 1's features */
+static MlcModel *
+model_knn(void)
+{
+	MlcModel   *m = model_binary();
+	int			p = m->nfeatures,
+				n = 3;
+	double	   *lp;
+
+	m->algorithm = MLC_ALGO_KNN;
+	m->nlearner_params = 5 + n * p + n;
+	m->learner_params = lp = palloc0(sizeof(double) * m->nlearner_params);
+	lp[0] = n;
+	lp[1] = p;
+	lp[2] = 2;
+	lp[3] = 1;
+	lp[4] = 0;
+	for (int i = 0; i < n; i++)
+	{
+		lp[5 + i * p] = i - 1.0;
+		lp[5 + i * p + 1 + i] = 1;
+		lp[5 + n * p + i] = i % 2;
+	}
+	return m;
+}
+
+/* Model 10: one-vs-rest linear SVM on model 2's columns */
+static MlcModel *
+model_linear_svm(void)
+{
+	MlcModel   *m = model_multinomial();
+
+	m->algorithm = MLC_ALGO_LINEAR_SVM;
+	return m;
+}
+
 static const ModelBuilder builders[] = {
 	model_regression, model_binary, model_multinomial, model_empty, model_wide,
-	model_regression_v2, model_binary_v2, model_multinomial_v2, model_steps
+	model_regression_v2, model_binary_v2, model_multinomial_v2, model_steps,
+	model_naive_bayes, model_knn, model_linear_svm
 };
 
 /* Serialize a model, or die with the error */

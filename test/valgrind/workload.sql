@@ -3,7 +3,8 @@
 -- rebalancing, time-ordered split),
 -- scoring, canary routing and batch scoring, export/import, explanations, evaluation, data
 -- exploration, drift, the aggregates, a model card, the preprocess steps and standalone
--- transformers, and the loader fuzz.
+-- transformers, the loader fuzz; naive_bayes, knn and linear_svm, feature importance and
+-- model comparison.
 CREATE EXTENSION mlcycle;
 SET mlcycle.progress = off;
 CREATE TABLE t AS SELECT i AS id, (i % 97)::float8 / 7 AS a, CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 31 % 101)::float8 END AS b, (ARRAY['x','y','z'])[1 + i % 3] AS c, (i % 5 = 0) AS flag, (i % 97)::float8 / 7 * 2 + (i * 31 % 101) * 0.1 AS y, CASE WHEN i % 3 = 0 THEN 'yes' ELSE 'no' END AS lab FROM generate_series(1, 3000) i;
@@ -46,3 +47,16 @@ SELECT count(ml_predict_class('tf2', t)), count(*) FROM t, ml_explain('tf2', t);
 SELECT ml_transformer_text(ml_fit_scaler(b, 'yeo_johnson')), ml_transformer_text(ml_fit_encoder(c, 'one_hot', '{"top_k": 2}')), ml_transformer_text(ml_fit_binner(a, 'quantile', 4)), ml_transformer_text(ml_fit_imputer(c, 'most_frequent')) FROM t;
 SELECT sum(ml_transform(s, b)), count(ml_transform(e, c)), count(ml_transform(h, c)) FROM t, (SELECT ml_fit_scaler(b, 'robust') s, ml_fit_encoder(c, 'binary') e, ml_fit_encoder(c, 'hashing') h FROM t) f;
 SELECT mlcycle.fuzz_model_loader(model, 2000, 1) FROM mlcycle.models WHERE model_id = 1;
+-- naive_bayes, knn (regression and classification), linear_svm with a search; importance and comparison
+CREATE TABLE ts AS SELECT * FROM t WHERE id <= 400;
+SELECT count(*) FROM ml_train('nb', 't', 'c', exclude => '{id,lab}', algorithm => 'naive_bayes', cv => 2);
+SELECT count(*) FROM ml_train('kn', 'ts', 'lab', exclude => '{id,y}', algorithm => 'knn', hyperparams => '{"weights": "distance"}');
+SELECT count(*) FROM ml_train('kr', 'ts', 'y', exclude => '{id,lab}', algorithm => 'knn', hyperparams => '{"metric": "manhattan"}');
+SELECT count(*) FROM ml_train('sv', 't', 'c', exclude => '{id,lab}', algorithm => 'linear_svm', search => 'grid', search_params => '{"C": [0.1, 1]}');
+SELECT count(*) FROM ml_train('c', 't', 'lab', exclude => '{id,y}', algorithm => 'naive_bayes', cv => 3, deploy => 'none');
+SELECT sum(ml_predict('kn', t)), count(ml_predict_proba('nb', t)), count(ml_predict_class('sv', t)), sum(ml_predict('kr', t)) FROM ts t;
+SELECT count(*) FROM ml_feature_importance('sv');
+SELECT count(*) FROM ml_compare('c');
+SELECT (ml_compare_models(min(m.model_id), max(m.model_id))).p_value IS NOT NULL FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name = 'c';
+SELECT ml_naive_bayes_stats(id % 3, ARRAY[a, y], ARRAY[id % 4])->0->'count' FROM t;
+SELECT mlcycle.fuzz_model_loader(m.model, 300, 2) FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name IN ('nb', 'kn', 'sv');
