@@ -39,6 +39,7 @@
 #define MLC_IMPUTE_MOST_FREQUENT 3
 #define MLC_IMPUTE_CONSTANT		4
 #define MLC_IMPUTE_ERROR		5
+#define MLC_IMPUTE_NONE			6	/* keep NULL as missing (NaN): tree learners */
 
 /* scaling (numeric, bool, temporal and ordinal-encoded columns) */
 #define MLC_SCALE_NONE			0

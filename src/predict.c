@@ -21,6 +21,7 @@
 #include "ingest.h"
 #include "predict.h"
 #include "preprocess.h"
+#include "tree.h"
 
 PG_FUNCTION_INFO_V1(ml_predict_row);
 PG_FUNCTION_INFO_V1(ml_predict_array);
@@ -63,6 +64,11 @@ mlc_predict_features(const MlcModel *m, const double *x, double *out)
 {
 	int			p = m->nfeatures;
 
+	if (MLC_IS_TREE_ALGO(m->algorithm))
+	{
+		mlc_tree_predict_features(m, x, out);
+		return;
+	}
 	if (m->task == MLC_TASK_REGRESSION || m->nclasses == 2)
 	{
 		double		s = m->coef[p];
@@ -116,7 +122,7 @@ mlc_fold_scaling(MlcPredictState *st)
 {
 	const MlcModel *m = st->cm->model;
 
-	if (m->ncoef_rows != 1)
+	if (m->ncoef_rows != 1 || MLC_IS_TREE_ALGO(m->algorithm))
 		return;
 	st->b = m->coef[m->nfeatures];
 	for (int j = 0; j < m->ncolumns; j++)
@@ -337,6 +343,12 @@ mlc_predict_single(MlcPredictState *st)
 	const MlcModel *m = st->cm->model;
 	double		s = st->b;
 
+	if (MLC_IS_TREE_ALGO(m->algorithm))
+	{
+		/* trees: the stored preprocessing, then the flat trees */
+		mlc_predict_generic(st);
+		return m->task == MLC_TASK_REGRESSION ? st->out[0] : st->out[m->positive_class];
+	}
 	for (int j = 0; j < m->ncolumns; j++)
 	{
 		const MlcColumn *c = &m->columns[j];
@@ -507,6 +519,39 @@ mlcycle_model_predict_proba(PG_FUNCTION_ARGS)
 }
 
 /*
+ * ml_explain for tree learners: TreeSHAP contributions per feature and the
+ * expected value (as "(intercept)"); per output they add up to the raw
+ * prediction: the margin (gbdt: value, log-odds or class score) or the
+ * forest's value or class probability.  A missing value shows as NULL.
+ */
+static void
+mlc_explain_trees(ReturnSetInfo *rsinfo, const MlcModel *m, const double *x, char **names)
+{
+	int			nout = mlc_tree_nout(m);
+	double	   *phi = palloc(sizeof(double) * nout * (m->nfeatures + 1));
+
+	mlc_tree_shap(m, x, phi);
+	for (int o = 0; o < nout; o++)
+	{
+		const char *cls = m->task != MLC_TASK_CLASSIFICATION ? NULL :
+			m->nclasses == 2 ? m->classes[m->positive_class] : m->classes[o];
+
+		for (int j = 0; j <= m->nfeatures; j++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {false, cls == NULL, j < m->nfeatures && isnan(x[j]), false};
+
+			values[0] = CStringGetTextDatum(j < m->nfeatures ? names[j] : "(intercept)");
+			values[1] = cls ? CStringGetTextDatum(cls) : (Datum) 0;
+			values[2] = Float8GetDatum(j < m->nfeatures ? x[j] : 1.0);
+			values[3] = Float8GetDatum(phi[o * (m->nfeatures + 1) + j]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	pfree(phi);
+}
+
+/*
  * ml_explain(project, row): per-feature contributions coef * x of the
  * deployed linear model, plus the intercept; they add up to the raw
  * prediction (the value, or the log-odds of a class).
@@ -522,6 +567,11 @@ ml_explain(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	mlc_predict_generic(st);
 	names = mlc_feature_names(m);
+	if (MLC_IS_TREE_ALGO(m->algorithm))
+	{
+		mlc_explain_trees(rsinfo, m, st->x, names);
+		PG_RETURN_VOID();
+	}
 	for (int r = 0; r < m->ncoef_rows; r++)
 	{
 		const double *coef = m->coef + r * (m->nfeatures + 1);
