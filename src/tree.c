@@ -38,7 +38,8 @@ mlc_cmp_dbl(const void *a, const void *b)
 /*
  * Thresholds of one feature from its sorted non-missing values: every
  * distinct value its own bin when there are at most max_bin, else bins of
- * about equal counts; a threshold is the midpoint of the values around it.
+ * about equal counts.  As in XGBoost, a split between two training values a
+ * < b sends x < b left: the threshold is the double just below b.
  */
 static int32
 mlc_cut_points(const double *v, int64 n, int max_bin, double *thr)
@@ -53,7 +54,7 @@ mlc_cut_points(const double *v, int64 n, int max_bin, double *thr)
 	{
 		for (int64 i = 1; i < n; i++)
 			if (v[i] != v[i - 1])
-				thr[nthr++] = v[i - 1] + (v[i] - v[i - 1]) / 2;
+				thr[nthr++] = nextafter(v[i], -INFINITY);
 		return nthr;
 	}
 	for (int64 i = 0; i < n - 1 && nthr < max_bin - 1;)
@@ -64,7 +65,7 @@ mlc_cut_points(const double *v, int64 n, int max_bin, double *thr)
 		while (j + 1 < n && v[j + 1] == v[i])
 			j++;
 		if (j + 1 < n && (double) (j + 1) >= (double) (nthr + 1) * (double) n / max_bin)
-			thr[nthr++] = v[j] + (v[j + 1] - v[j]) / 2;
+			thr[nthr++] = nextafter(v[j + 1], -INFINITY);
 		i = j + 1;
 	}
 	return nthr;
@@ -459,7 +460,8 @@ mlc_find_split(MlcGrower *g, MlcPending *pn)
 				if (!mlc_child_ok(g, Lx) || !mlc_child_ok(g, Rx))
 					continue;
 				gain = mlc_score(g, Lx) + mlc_score(g, Rx) - parent;
-				if (gain > pn->gain && gain > 1e-10 && gain >= g->min_gain)
+				/* near-ties (rounding) keep the earlier feature and bin, as XGBoost does */
+				if (gain > pn->gain + 1e-9 * pn->gain && gain > 1e-10 && gain >= g->min_gain)
 				{
 					pn->gain = gain;
 					pn->feature = f;
