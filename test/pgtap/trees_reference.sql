@@ -16,7 +16,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS mlcycle;
 
-SELECT plan(8);
+SELECT plan(14);
 SET LOCAL mlcycle.progress = off;
 CREATE SCHEMA trees_ref;
 
@@ -40,6 +40,131 @@ CREATE TABLE trees_ref.penguins AS SELECT row_number() OVER () AS row_no, * FROM
 CREATE VIEW trees_ref.penguins_train AS SELECT * FROM trees_ref.penguins WHERE row_no % 4 <> 0;
 SELECT lives_ok($$SELECT * FROM ml_train('trees_ref_penguins', 'trees_ref.penguins_train', 'species', algorithm => 'gbdt', hyperparams => '{"n_estimators": 50, "learning_rate": 0.1, "max_depth": 3}', exclude => '{row_no}', test_size => 0)$$, 'penguins: gbdt trains');
 SELECT cmp_ok(abs((SELECT avg(-ln(greatest(least((ml_predict_proba('trees_ref_penguins', t))[array_position(ml_classes('trees_ref_penguins'), t.species)], 1 - 1e-15), 1e-15))) FROM trees_ref.penguins t WHERE row_no % 4 = 0) - 0.09406412207493284), '<=', (0.02 * 0.09406412207493284)::float8, 'penguins: gbdt test log_loss within 2.0 % of XGBoost''s 0.094064');
+CREATE TABLE trees_ref.penguins_shap_ref (row_no bigint, class text, feature text, contribution float8);
+INSERT INTO trees_ref.penguins_shap_ref VALUES
+  (4, 'Adelie', 'island', 1.6645913124084473),
+  (4, 'Adelie', 'bill_length_mm', -1.9086731672286987),
+  (4, 'Adelie', 'bill_depth_mm', 0.35713332891464233),
+  (4, 'Adelie', 'flipper_length_mm', -0.19232209026813507),
+  (4, 'Adelie', 'body_mass_g', 0.0),
+  (4, 'Adelie', 'sex', 0.0),
+  (4, 'Adelie', 'year', 0.0),
+  (4, 'Adelie', '(intercept)', 0.5922785997390747),
+  (4, 'Chinstrap', 'island', -0.9815967082977295),
+  (4, 'Chinstrap', 'bill_length_mm', 0.8147258162498474),
+  (4, 'Chinstrap', 'bill_depth_mm', -0.012135932222008705),
+  (4, 'Chinstrap', 'flipper_length_mm', 0.0),
+  (4, 'Chinstrap', 'body_mass_g', -0.11666685342788696),
+  (4, 'Chinstrap', 'sex', -0.04762594774365425),
+  (4, 'Chinstrap', 'year', 0.0),
+  (4, 'Chinstrap', '(intercept)', -0.6778289675712585),
+  (4, 'Gentoo', 'island', -1.2745429277420044),
+  (4, 'Gentoo', 'bill_length_mm', 0.0032954434864223003),
+  (4, 'Gentoo', 'bill_depth_mm', -1.3198896646499634),
+  (4, 'Gentoo', 'flipper_length_mm', 1.5917854309082031),
+  (4, 'Gentoo', 'body_mass_g', 0.006503341719508171),
+  (4, 'Gentoo', 'sex', 0.0),
+  (4, 'Gentoo', 'year', 0.0),
+  (4, 'Gentoo', '(intercept)', 0.09838467836380005),
+  (8, 'Adelie', 'island', 0.5305893421173096),
+  (8, 'Adelie', 'bill_length_mm', 1.4635605812072754),
+  (8, 'Adelie', 'bill_depth_mm', 0.3021651804447174),
+  (8, 'Adelie', 'flipper_length_mm', 0.017390886321663857),
+  (8, 'Adelie', 'body_mass_g', 0.0),
+  (8, 'Adelie', 'sex', 0.0),
+  (8, 'Adelie', 'year', 0.0),
+  (8, 'Adelie', '(intercept)', 0.5922785997390747),
+  (8, 'Chinstrap', 'island', -0.3536415696144104),
+  (8, 'Chinstrap', 'bill_length_mm', -1.1213067770004272),
+  (8, 'Chinstrap', 'bill_depth_mm', -0.04170960560441017),
+  (8, 'Chinstrap', 'flipper_length_mm', 0.0),
+  (8, 'Chinstrap', 'body_mass_g', -0.043949324637651443),
+  (8, 'Chinstrap', 'sex', -0.01880834624171257),
+  (8, 'Chinstrap', 'year', 0.0),
+  (8, 'Chinstrap', '(intercept)', -0.6778289675712585),
+  (8, 'Gentoo', 'island', -0.4099610149860382),
+  (8, 'Gentoo', 'bill_length_mm', -0.005785734858363867),
+  (8, 'Gentoo', 'bill_depth_mm', -0.4898856282234192),
+  (8, 'Gentoo', 'flipper_length_mm', -1.6369282007217407),
+  (8, 'Gentoo', 'body_mass_g', 0.01989556849002838),
+  (8, 'Gentoo', 'sex', 0.0),
+  (8, 'Gentoo', 'year', 0.0),
+  (8, 'Gentoo', '(intercept)', 0.09838467836380005),
+  (12, 'Adelie', 'island', 0.5405365228652954),
+  (12, 'Adelie', 'bill_length_mm', 1.6900265216827393),
+  (12, 'Adelie', 'bill_depth_mm', 0.06575225293636322),
+  (12, 'Adelie', 'flipper_length_mm', 0.017390886321663857),
+  (12, 'Adelie', 'body_mass_g', 0.0),
+  (12, 'Adelie', 'sex', 0.0),
+  (12, 'Adelie', 'year', 0.0),
+  (12, 'Adelie', '(intercept)', 0.5922785997390747),
+  (12, 'Chinstrap', 'island', -0.3457452058792114),
+  (12, 'Chinstrap', 'bill_length_mm', -1.1829032897949219),
+  (12, 'Chinstrap', 'bill_depth_mm', -0.04170960560441017),
+  (12, 'Chinstrap', 'flipper_length_mm', 0.0),
+  (12, 'Chinstrap', 'body_mass_g', 0.009750721976161003),
+  (12, 'Chinstrap', 'sex', -0.01880834624171257),
+  (12, 'Chinstrap', 'year', 0.0),
+  (12, 'Chinstrap', '(intercept)', -0.6778289675712585),
+  (12, 'Gentoo', 'island', -0.4099610149860382),
+  (12, 'Gentoo', 'bill_length_mm', -0.005785734858363867),
+  (12, 'Gentoo', 'bill_depth_mm', -0.3336869776248932),
+  (12, 'Gentoo', 'flipper_length_mm', -1.8012551069259644),
+  (12, 'Gentoo', 'body_mass_g', -0.0035790386609733105),
+  (12, 'Gentoo', 'sex', 0.0),
+  (12, 'Gentoo', 'year', 0.0),
+  (12, 'Gentoo', '(intercept)', 0.09838467836380005),
+  (16, 'Adelie', 'island', 0.5405365228652954),
+  (16, 'Adelie', 'bill_length_mm', 1.541088581085205),
+  (16, 'Adelie', 'bill_depth_mm', 0.21469014883041382),
+  (16, 'Adelie', 'flipper_length_mm', 0.017390886321663857),
+  (16, 'Adelie', 'body_mass_g', 0.0),
+  (16, 'Adelie', 'sex', 0.0),
+  (16, 'Adelie', 'year', 0.0),
+  (16, 'Adelie', '(intercept)', 0.5922785997390747),
+  (16, 'Chinstrap', 'island', -0.34078773856163025),
+  (16, 'Chinstrap', 'bill_length_mm', -1.2267314195632935),
+  (16, 'Chinstrap', 'bill_depth_mm', -0.04170960560441017),
+  (16, 'Chinstrap', 'flipper_length_mm', 0.0),
+  (16, 'Chinstrap', 'body_mass_g', 0.009750721976161003),
+  (16, 'Chinstrap', 'sex', 0.02006228268146515),
+  (16, 'Chinstrap', 'year', 0.0),
+  (16, 'Chinstrap', '(intercept)', -0.6778289675712585),
+  (16, 'Gentoo', 'island', -0.4099610149860382),
+  (16, 'Gentoo', 'bill_length_mm', -0.005785734858363867),
+  (16, 'Gentoo', 'bill_depth_mm', -0.4898856282234192),
+  (16, 'Gentoo', 'flipper_length_mm', -1.6450563669204712),
+  (16, 'Gentoo', 'body_mass_g', -0.0035790386609733105),
+  (16, 'Gentoo', 'sex', 0.0),
+  (16, 'Gentoo', 'year', 0.0),
+  (16, 'Gentoo', '(intercept)', 0.09838467836380005),
+  (20, 'Adelie', 'island', 1.6645913124084473),
+  (20, 'Adelie', 'bill_length_mm', -2.035283088684082),
+  (20, 'Adelie', 'bill_depth_mm', 0.3971784710884094),
+  (20, 'Adelie', 'flipper_length_mm', 0.006165792234241962),
+  (20, 'Adelie', 'body_mass_g', 0.0),
+  (20, 'Adelie', 'sex', 0.0),
+  (20, 'Adelie', 'year', 0.0),
+  (20, 'Adelie', '(intercept)', 0.5922785997390747),
+  (20, 'Chinstrap', 'island', -0.9815967082977295),
+  (20, 'Chinstrap', 'bill_length_mm', 0.8147258162498474),
+  (20, 'Chinstrap', 'bill_depth_mm', -0.012135932222008705),
+  (20, 'Chinstrap', 'flipper_length_mm', 0.0),
+  (20, 'Chinstrap', 'body_mass_g', -0.11666685342788696),
+  (20, 'Chinstrap', 'sex', -0.04762594774365425),
+  (20, 'Chinstrap', 'year', 0.0),
+  (20, 'Chinstrap', '(intercept)', -0.6778289675712585),
+  (20, 'Gentoo', 'island', -0.41904217004776),
+  (20, 'Gentoo', 'bill_length_mm', 0.0032954434864223003),
+  (20, 'Gentoo', 'bill_depth_mm', -0.4898856282234192),
+  (20, 'Gentoo', 'flipper_length_mm', -1.6450563669204712),
+  (20, 'Gentoo', 'body_mass_g', -0.0035790386609733105),
+  (20, 'Gentoo', 'sex', 0.0),
+  (20, 'Gentoo', 'year', 0.0),
+  (20, 'Gentoo', '(intercept)', 0.09838467836380005);
+CREATE TABLE trees_ref.penguins_shap_got AS SELECT t.row_no, e.* FROM trees_ref.penguins t, ml_explain('trees_ref_penguins', t) e WHERE t.row_no IN (SELECT row_no FROM trees_ref.penguins_shap_ref);
+SELECT is((SELECT count(*) FROM trees_ref.penguins_shap_ref r JOIN trees_ref.penguins_shap_got g ON g.row_no = r.row_no AND g.feature = r.feature AND g.class IS NOT DISTINCT FROM r.class WHERE abs(g.contribution - r.contribution) <= 0.0001), 120::bigint, 'penguins: ml_explain equals XGBoost''s pred_contribs within 0.0001 on 5 test rows');
+SELECT is((SELECT max(abs(e.p - (ml_predict_proba('trees_ref_penguins', t))[array_position(ml_classes('trees_ref_penguins'), e.class)])) < 1e-9 FROM trees_ref.penguins t, LATERAL (SELECT class, exp(sum(contribution)) / sum(exp(sum(contribution))) OVER () AS p FROM ml_explain('trees_ref_penguins', t) GROUP BY class) e), true, 'penguins: softmax of the summed contributions is ml_predict_proba on every row');
 
 CREATE TABLE trees_ref.ames_raw ("MS_SubClass" text, "MS_Zoning" text, "Lot_Frontage" float8, "Lot_Area" float8, "Street" text, "Alley" text, "Lot_Shape" text, "Land_Contour" text, "Utilities" text, "Lot_Config" text, "Land_Slope" text, "Neighborhood" text, "Condition_1" text, "Condition_2" text, "Bldg_Type" text, "House_Style" text, "Overall_Cond" text, "Year_Built" float8, "Year_Remod_Add" float8, "Roof_Style" text, "Roof_Matl" text, "Exterior_1st" text, "Exterior_2nd" text, "Mas_Vnr_Type" text, "Mas_Vnr_Area" float8, "Exter_Cond" text, "Foundation" text, "Bsmt_Cond" text, "Bsmt_Exposure" text, "BsmtFin_Type_1" text, "BsmtFin_SF_1" float8, "BsmtFin_Type_2" text, "BsmtFin_SF_2" float8, "Bsmt_Unf_SF" float8, "Total_Bsmt_SF" float8, "Heating" text, "Heating_QC" text, "Central_Air" text, "Electrical" text, "First_Flr_SF" float8, "Second_Flr_SF" float8, "Gr_Liv_Area" float8, "Bsmt_Full_Bath" float8, "Bsmt_Half_Bath" float8, "Full_Bath" float8, "Half_Bath" float8, "Bedroom_AbvGr" float8, "Kitchen_AbvGr" float8, "TotRms_AbvGrd" float8, "Functional" text, "Fireplaces" float8, "Garage_Type" text, "Garage_Finish" text, "Garage_Cars" float8, "Garage_Area" float8, "Garage_Cond" text, "Paved_Drive" text, "Wood_Deck_SF" float8, "Open_Porch_SF" float8, "Enclosed_Porch" float8, "Three_season_porch" float8, "Screen_Porch" float8, "Pool_Area" float8, "Pool_QC" text, "Fence" text, "Misc_Feature" text, "Misc_Val" float8, "Mo_Sold" float8, "Year_Sold" float8, "Sale_Type" text, "Sale_Condition" text, "Sale_Price" float8, "Longitude" float8, "Latitude" float8);
 \copy trees_ref.ames_raw FROM 'data/ames_housing.csv' WITH (FORMAT csv, HEADER true)
@@ -47,6 +172,61 @@ CREATE TABLE trees_ref.ames AS SELECT row_number() OVER () AS row_no, * FROM tre
 CREATE VIEW trees_ref.ames_train AS SELECT * FROM trees_ref.ames WHERE row_no % 4 <> 0;
 SELECT lives_ok($$SELECT * FROM ml_train('trees_ref_ames', 'trees_ref.ames_train', 'Sale_Price', algorithm => 'gbdt', hyperparams => '{"n_estimators": 200, "learning_rate": 0.1, "max_depth": 4}', exclude => '{row_no}', test_size => 0)$$, 'ames: gbdt trains');
 SELECT cmp_ok(abs((SELECT ml_r2(ml_predict('trees_ref_ames', t), t."Sale_Price") FROM trees_ref.ames t WHERE row_no % 4 = 0) - 0.9342655946664791), '<=', 0.01::float8, 'ames: gbdt test r2 within 0.01 of XGBoost''s 0.934266');
+
+CREATE VIEW trees_ref.pima_shap AS SELECT * FROM trees_ref.pima;
+CREATE VIEW trees_ref.pima_shap_train AS SELECT * FROM trees_ref.pima_shap WHERE row_no % 4 <> 0;
+SELECT lives_ok($$SELECT * FROM ml_train('trees_ref_pima_shap', 'trees_ref.pima_shap_train', 'diabetes', algorithm => 'gbdt', hyperparams => '{"n_estimators": 10, "learning_rate": 0.3, "max_depth": 3}', exclude => '{row_no}', test_size => 0)$$, 'pima_shap: gbdt trains');
+SELECT cmp_ok(abs((SELECT ml_roc_auc(ml_predict('trees_ref_pima_shap', t), t.diabetes = 'pos') FROM trees_ref.pima_shap t WHERE row_no % 4 = 0) - 0.8483439201451906), '<=', 0.005::float8, 'pima_shap: gbdt test roc_auc within 0.005 of XGBoost''s 0.848344');
+CREATE TABLE trees_ref.pima_shap_shap_ref (row_no bigint, class text, feature text, contribution float8);
+INSERT INTO trees_ref.pima_shap_shap_ref VALUES
+  (4, 'pos', 'pregnant', -0.01835530437529087),
+  (4, 'pos', 'glucose', -0.8882935643196106),
+  (4, 'pos', 'pressure', 0.00036444864235818386),
+  (4, 'pos', 'triceps', -0.016999775543808937),
+  (4, 'pos', 'insulin', 0.2715490758419037),
+  (4, 'pos', 'mass', -0.06559374928474426),
+  (4, 'pos', 'pedigree', -0.1845470517873764),
+  (4, 'pos', 'age', -0.7289761304855347),
+  (4, 'pos', '(intercept)', -0.7430661916732788),
+  (8, 'pos', 'pregnant', 0.026619885116815567),
+  (8, 'pos', 'glucose', -0.27462416887283325),
+  (8, 'pos', 'pressure', 0.002602602355182171),
+  (8, 'pos', 'triceps', -0.016999775543808937),
+  (8, 'pos', 'insulin', 0.06799404323101044),
+  (8, 'pos', 'mass', 0.2094953954219818),
+  (8, 'pos', 'pedigree', -0.17798206210136414),
+  (8, 'pos', 'age', -0.16738484799861908),
+  (8, 'pos', '(intercept)', -0.7430661916732788),
+  (12, 'pos', 'pregnant', 0.026619885116815567),
+  (12, 'pos', 'glucose', 1.9044032096862793),
+  (12, 'pos', 'pressure', 0.04043219983577728),
+  (12, 'pos', 'triceps', -0.0030886658933013678),
+  (12, 'pos', 'insulin', 0.10927235335111618),
+  (12, 'pos', 'mass', 0.21526795625686646),
+  (12, 'pos', 'pedigree', 0.060968875885009766),
+  (12, 'pos', 'age', 0.3116465210914612),
+  (12, 'pos', '(intercept)', -0.7430661916732788),
+  (16, 'pos', 'pregnant', 0.0006177928298711777),
+  (16, 'pos', 'glucose', -0.6060752868652344),
+  (16, 'pos', 'pressure', 0.002602602355182171),
+  (16, 'pos', 'triceps', -0.005704947747290134),
+  (16, 'pos', 'insulin', 0.06297680735588074),
+  (16, 'pos', 'mass', 0.18595123291015625),
+  (16, 'pos', 'pedigree', -0.05169222876429558),
+  (16, 'pos', 'age', 0.5025151968002319),
+  (16, 'pos', '(intercept)', -0.7430661916732788),
+  (20, 'pos', 'pregnant', -0.02169719897210598),
+  (20, 'pos', 'glucose', -0.24538497626781464),
+  (20, 'pos', 'pressure', 0.0033799882512539625),
+  (20, 'pos', 'triceps', -0.005704947747290134),
+  (20, 'pos', 'insulin', 0.14628441631793976),
+  (20, 'pos', 'mass', 0.3155675232410431),
+  (20, 'pos', 'pedigree', 0.0056501105427742004),
+  (20, 'pos', 'age', 0.485310435295105),
+  (20, 'pos', '(intercept)', -0.7430661916732788);
+CREATE TABLE trees_ref.pima_shap_shap_got AS SELECT t.row_no, e.* FROM trees_ref.pima_shap t, ml_explain('trees_ref_pima_shap', t) e WHERE t.row_no IN (SELECT row_no FROM trees_ref.pima_shap_shap_ref);
+SELECT is((SELECT count(*) FROM trees_ref.pima_shap_shap_ref r JOIN trees_ref.pima_shap_shap_got g ON g.row_no = r.row_no AND g.feature = r.feature AND g.class IS NOT DISTINCT FROM r.class WHERE abs(g.contribution - r.contribution) <= 0.005), 45::bigint, 'pima_shap: ml_explain equals XGBoost''s pred_contribs within 0.005 on 5 test rows');
+SELECT is((SELECT max(abs(s - ln(p / (1 - p)))) < 1e-9 FROM (SELECT t.row_no, ml_predict('trees_ref_pima_shap', t) AS p, (SELECT sum(contribution) FROM ml_explain('trees_ref_pima_shap', t)) AS s FROM trees_ref.pima_shap t) q) , true, 'pima_shap: contributions add up to the log-odds on every row');
 
 SELECT * FROM finish();
 ROLLBACK;
