@@ -22,27 +22,28 @@ typedef struct MlcTreeKey
 	double		lo;
 	double		hi;
 	bool		lo_open;		/* lo itself is not allowed */
+	bool		hi_open;		/* hi itself is not allowed */
 	bool		integer;
 	const char *range;			/* for the hint */
 } MlcTreeKey;
 
 static const MlcTreeKey tree_keys[] = {
-	{"n_estimators", 1, 10000, false, true, "an integer between 1 and 10000"},
-	{"learning_rate", 0, 1, true, false, "above 0 and at most 1"},
-	{"max_depth", 0, MLC_TREE_MAX_DEPTH, false, true, "an integer between 0 (unlimited) and 64"},
-	{"max_leaves", 0, 1000000, false, true, "0 (unlimited) or an integer between 2 and 1000000"},
-	{"min_child_weight", 0, 1e300, false, false, "at least 0"},
-	{"min_samples_leaf", 1, 1e9, false, true, "an integer of at least 1"},
-	{"subsample", 0, 1, true, false, "above 0 and at most 1"},
-	{"colsample_bytree", 0, 1, true, false, "above 0 and at most 1"},
-	{"max_features", 0, 1, true, false, "above 0 and at most 1, or \"sqrt\" or \"log2\""},
-	{"reg_lambda", 0, 1e300, false, false, "at least 0"},
-	{"reg_alpha", 0, 1e300, false, false, "at least 0"},
-	{"min_split_gain", 0, 1e300, false, false, "at least 0"},
-	{"max_bin", 2, 65535, false, true, "an integer between 2 and 65535"},
-	{"early_stopping_rounds", 0, 10000, false, true, "an integer between 0 (off) and 10000"},
-	{"validation_fraction", 0, 1, true, false, "above 0 and below 1"},
-	{"seed", PG_INT32_MIN, PG_INT32_MAX, false, true, "a 32-bit integer"},
+	{"n_estimators", 1, 10000, false, false, true, "an integer between 1 and 10000"},
+	{"learning_rate", 0, 1, true, false, false, "above 0 and at most 1"},
+	{"max_depth", 0, MLC_TREE_MAX_DEPTH, false, false, true, "an integer between 0 (unlimited) and 64"},
+	{"max_leaves", 0, 1000000, false, false, true, "0 (unlimited) or an integer between 2 and 1000000"},
+	{"min_child_weight", 0, 1e300, false, false, false, "at least 0"},
+	{"min_samples_leaf", 1, 1e9, false, false, true, "an integer of at least 1"},
+	{"subsample", 0, 1, true, false, false, "above 0 and at most 1"},
+	{"colsample_bytree", 0, 1, true, false, false, "above 0 and at most 1"},
+	{"max_features", 0, 1, true, false, false, "above 0 and at most 1, or \"sqrt\" or \"log2\""},
+	{"reg_lambda", 0, 1e300, false, false, false, "at least 0"},
+	{"reg_alpha", 0, 1e300, false, false, false, "at least 0"},
+	{"min_split_gain", 0, 1e300, false, false, false, "at least 0"},
+	{"max_bin", 2, 65535, false, false, true, "an integer between 2 and 65535"},
+	{"early_stopping_rounds", 0, 10000, false, false, true, "an integer between 0 (off) and 10000"},
+	{"validation_fraction", 0, 1, true, true, false, "above 0 and below 1"},
+	{"seed", PG_INT32_MIN, PG_INT32_MAX, false, false, true, "a 32-bit integer"},
 	{NULL}
 };
 
@@ -61,7 +62,7 @@ mlc_tree_number(const MlcJsonPair *p, const MlcTreeKey *k)
 {
 	double		v = mlc_json_number(p, "hyperparameter");
 
-	if (!(v >= k->lo && v <= k->hi) || (k->lo_open && v == k->lo) ||
+	if (!(v >= k->lo && v <= k->hi) || (k->lo_open && v == k->lo) || (k->hi_open && v == k->hi) ||
 		(k->integer && v != floor(v)) ||
 		(strcmp(k->name, "max_leaves") == 0 && v == 1))
 		ereport(ERROR,
