@@ -151,6 +151,8 @@ typedef struct MlcModel
 	int64		nlearner_params;	/* format v3: the learner's state beyond coef */
 	double	   *learner_params; /* finite; layout set by the algorithm */
 	MlcProfile *profiles;		/* ncolumns + 1 (the output last), or NULL */
+	/* derived on first use, not serialized: the learner's scoring form (tree.c) */
+	void	   *learner_cache;
 } MlcModel;
 
 /* model_io.c */

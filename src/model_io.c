@@ -1036,7 +1036,8 @@ check_tree_params(const MlcModel *model)
 	for (int64 t = 0; t < ntrees; t++)
 	{
 		int64		start = tree_int(model, tbase + 2 * t, t == 0 ? 0 : 1, nnodes - 1, "tree start");
-		int64		end = t + 1 < ntrees ? (int64) model->learner_params[tbase + 2 * t + 2] : nnodes;
+		double		next = t + 1 < ntrees ? model->learner_params[tbase + 2 * t + 2] : (double) nnodes;
+		int64		end = (next > (double) start && next <= (double) nnodes) ? (int64) next : -1;
 
 		if (t > 0 && start <= (int64) model->learner_params[tbase + 2 * t - 2])
 			bad_field(0, "tree start", start);

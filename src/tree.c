@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "mlcycle.h"
 #include "tree_grow.h"
@@ -298,6 +299,15 @@ mlc_hist_build(const MlcGrower *g, double *hist, int64 begin, int64 end)
 
 			if (((i - begin) & 0xFFFF) == 0xFFFF)
 				CHECK_FOR_INTERRUPTS();
+			/* rows of a deep node are scattered: fetch a later row's bins and gradients early */
+			if (i + 16 < end)
+			{
+				int64		ahead = g->idx[i + 16];
+
+				__builtin_prefetch(g->gp + ahead * g->gstride);
+				__builtin_prefetch(B->wide ? (const void *) (B->b16 + (Size) ahead * p) :
+								   (const void *) (B->b8 + (Size) ahead * p));
+			}
 			if (!B->wide)
 			{
 				const uint8 *row = B->b8 + (Size) r * p;
@@ -530,8 +540,14 @@ mlc_partition(MlcGrower *g, const MlcPending *pn)
 	for (int64 i = pn->begin; i < pn->end; i++)
 	{
 		int32		r = g->idx[i];
-		int32		b = mlc_bin_at(g->B, r, pn->feature);
-		bool		left = b == 0 ? pn->default_left : b <= pn->split_bin;
+		int32		b;
+		bool		left;
+
+		if (i + 16 < pn->end)
+			__builtin_prefetch(g->B->wide ? (const void *) (g->B->b16 + (Size) g->idx[i + 16] * g->B->p + pn->feature) :
+							   (const void *) (g->B->b8 + (Size) g->idx[i + 16] * g->B->p + pn->feature));
+		b = mlc_bin_at(g->B, r, pn->feature);
+		left = b == 0 ? pn->default_left : b <= pn->split_bin;
 
 		if (left)
 			g->idx[nl++] = r;
@@ -799,6 +815,7 @@ mlc_flat_store(MlcModel *m, const MlcFlat *fl, int ngroups, int combine, const d
 		   sizeof(double) * fl->leaf_width * fl->nleaves);
 	m->nlearner_params = n;
 	m->learner_params = v;
+	m->learner_cache = NULL;
 	/* the header check wants coefficient rows; trees keep none, so zeros */
 	m->ncoef_rows = (m->task == MLC_TASK_CLASSIFICATION && m->nclasses > 2) ? m->nclasses : 1;
 	m->coef = palloc0(sizeof(double) * m->ncoef_rows * (m->nfeatures + 1));
@@ -843,47 +860,179 @@ mlc_tree_nout(const MlcModel *m)
 	return (int) m->learner_params[2] * (int) m->learner_params[3];
 }
 
-/* Index of the leaf x reaches from node i (no allocation, no checks: the model is validated) */
-static inline int64
-mlc_tree_leaf(const double *nodes, int64 i, const double *x)
+/*
+ * The scoring form of the trees, built once per loaded model: 16-byte nodes,
+ * the two children of a split side by side (right = left + 1), so that a
+ * model of 100 depth-6 trees fits in the L2 cache.  A split keeps its
+ * threshold in value and its feature in meta, with MLC_TC_DEFAULT_LEFT set
+ * when missing values go left; a leaf has meta -1, its value (leaf width 1)
+ * and its leaf index in left.
+ */
+#define MLC_TC_DEFAULT_LEFT		0x40000000
+#define MLC_TC_FEATURE			0x3FFFFFFF
+
+typedef struct MlcTCNode
 {
-	const double *nd = nodes + i * MLC_TREE_NODE;
+	double		value;
+	int32		meta;
+	int32		left;
+} MlcTCNode;
 
-	while (nd[MLC_TN_FEATURE] >= 0)
+typedef struct MlcTreeCache
+{
+	MlcTreeView v;
+	MlcTCNode  *nodes;
+	int32	   *root;
+} MlcTreeCache;
+
+/* Build the scoring form: each tree breadth-first, children adjacent */
+static MlcTreeCache *
+mlc_tree_cache_build(const MlcModel *m)
+{
+	MemoryContext cxt = GetMemoryChunkContext(m->learner_params);
+	MlcTreeCache *c = MemoryContextAllocZero(cxt, sizeof(MlcTreeCache));
+	int64		nnodes = (int64) m->learner_params[4];
+	int64	   *queue = palloc(sizeof(int64) * Max(nnodes, 1));
+	int32		next = 0;
+
+	mlc_tree_view(m, &c->v);
+	c->nodes = MemoryContextAllocHuge(cxt, sizeof(MlcTCNode) * Max(nnodes, 1));
+	c->root = MemoryContextAlloc(cxt, sizeof(int32) * c->v.ntrees);
+	for (int t = 0; t < c->v.ntrees; t++)
 	{
-		double		v = x[(int) nd[MLC_TN_FEATURE]];
-		int64		next;
+		int64		head = 0,
+					tail = 0;
+		int32		slot;
 
-		if (unlikely(isnan(v)))
-			next = (int64) (nd[MLC_TN_DEFAULT_LEFT] != 0 ? nd[MLC_TN_LEFT] : nd[MLC_TN_RIGHT]);
-		else
-			next = (int64) (v <= nd[MLC_TN_THRESHOLD] ? nd[MLC_TN_LEFT] : nd[MLC_TN_RIGHT]);
-		nd = nodes + next * MLC_TREE_NODE;
+		/* queue[k] is the flat index of the node put in slot c->root[t] + k */
+		c->root[t] = next;
+		queue[tail++] = (int64) c->v.trees[2 * t];
+		next++;
+		for (slot = c->root[t]; head < tail; slot++)
+		{
+			const double *nd = c->v.nodes + queue[head++] * MLC_TREE_NODE;
+			MlcTCNode  *o = &c->nodes[slot];
+
+			if (nd[MLC_TN_FEATURE] < 0)
+			{
+				o->meta = -1;
+				o->left = (int32) nd[MLC_TN_LEAF];
+				o->value = c->v.leaves[(int64) o->left * c->v.lw];
+				continue;
+			}
+			o->meta = (int32) nd[MLC_TN_FEATURE] | (nd[MLC_TN_DEFAULT_LEFT] != 0 ? MLC_TC_DEFAULT_LEFT : 0);
+			o->value = nd[MLC_TN_THRESHOLD];
+			o->left = next;
+			queue[tail++] = (int64) nd[MLC_TN_LEFT];
+			queue[tail++] = (int64) nd[MLC_TN_RIGHT];
+			next += 2;
+		}
 	}
-	return (int64) nd[MLC_TN_LEAF];
+	pfree(queue);
+	return c;
+}
+
+/* The scoring form of a tree model, built on first use (a cache, hence the cast) */
+static inline const MlcTreeCache *
+mlc_tree_cache(const MlcModel *m)
+{
+	if (unlikely(m->learner_cache == NULL))
+		((MlcModel *) m)->learner_cache = mlc_tree_cache_build(m);
+	return (const MlcTreeCache *) m->learner_cache;
+}
+
+/* The leaf x reaches in the tree rooted at slot i (no allocation: the model is validated) */
+static inline const MlcTCNode *
+mlc_tree_leaf(const MlcTCNode *nodes, int32 i, const double *x)
+{
+	const MlcTCNode *nd = nodes + i;
+
+	while (nd->meta >= 0)
+	{
+		double		v = x[nd->meta & MLC_TC_FEATURE];
+		int32		right;
+
+		if (likely(!isnan(v)))
+			right = !(v <= nd->value);
+		else
+			right = (nd->meta & MLC_TC_DEFAULT_LEFT) == 0;
+		nd = nodes + nd->left + right;
+	}
+	return nd;
+}
+
+/*
+ * The leaves x reaches in trees t .. t + MLC_TC_LANES - 1, walked in lockstep:
+ * the node loads of different trees do not depend on each other, so their
+ * cache misses overlap instead of adding up.
+ */
+#define MLC_TC_LANES			8
+
+static inline void
+mlc_tree_leaves(const MlcTreeCache *c, int t, const double *x, const MlcTCNode **out)
+{
+	bool		more = true;
+
+	for (int k = 0; k < MLC_TC_LANES; k++)
+		out[k] = c->nodes + c->root[t + k];
+	while (more)
+	{
+		more = false;
+		for (int k = 0; k < MLC_TC_LANES; k++)
+		{
+			const MlcTCNode *nd = out[k];
+
+			if (nd->meta >= 0)
+			{
+				double		v = x[nd->meta & MLC_TC_FEATURE];
+				int32		right;
+
+				if (likely(!isnan(v)))
+					right = !(v <= nd->value);
+				else
+					right = (nd->meta & MLC_TC_DEFAULT_LEFT) == 0;
+				out[k] = c->nodes + nd->left + right;
+				more = true;
+			}
+		}
+	}
+}
+
+/* Add a leaf of tree t to the raw outputs */
+static inline void
+mlc_tree_add_leaf(const MlcTreeView *v, int t, const MlcTCNode *leaf, double *raw)
+{
+	double	   *o = raw + (int) v->trees[2 * t + 1] * v->lw;
+
+	if (v->lw == 1)
+		o[0] += leaf->value;
+	else
+		for (int k = 0; k < v->lw; k++)
+			o[k] += v->leaves[(int64) leaf->left * v->lw + k];
 }
 
 /* Raw outputs: margins per group (gbdt) or the mean of the leaves (forests) */
 void
 mlc_tree_raw(const MlcModel *m, const double *x, double *raw)
 {
-	MlcTreeView v;
+	const MlcTreeCache *c = mlc_tree_cache(m);
+	const MlcTreeView *v = &c->v;
+	const MlcTCNode *lanes[MLC_TC_LANES];
+	int			t = 0;
 
-	mlc_tree_view(m, &v);
-	for (int o = 0; o < v.nout; o++)
-		raw[o] = v.combine == MLC_TREE_COMBINE_SUM ? v.base[o] : 0.0;
-	for (int t = 0; t < v.ntrees; t++)
+	for (int o = 0; o < v->nout; o++)
+		raw[o] = v->combine == MLC_TREE_COMBINE_SUM ? v->base[o] : 0.0;
+	for (; t + MLC_TC_LANES <= v->ntrees; t += MLC_TC_LANES)
 	{
-		int64		leaf = mlc_tree_leaf(v.nodes, (int64) v.trees[2 * t], x);
-		const double *lv = v.leaves + leaf * v.lw;
-		double	   *o = raw + (int) v.trees[2 * t + 1] * v.lw;
-
-		for (int k = 0; k < v.lw; k++)
-			o[k] += lv[k];
+		mlc_tree_leaves(c, t, x, lanes);
+		for (int k = 0; k < MLC_TC_LANES; k++)
+			mlc_tree_add_leaf(v, t + k, lanes[k], raw);
 	}
-	if (v.combine == MLC_TREE_COMBINE_MEAN)
-		for (int o = 0; o < v.nout; o++)
-			raw[o] /= v.ntrees;
+	for (; t < v->ntrees; t++)
+		mlc_tree_add_leaf(v, t, mlc_tree_leaf(c->nodes, c->root[t], x), raw);
+	if (v->combine == MLC_TREE_COMBINE_MEAN)
+		for (int o = 0; o < v->nout; o++)
+			raw[o] /= v->ntrees;
 }
 
 /* Predictions of a preprocessed row: the value, or class probabilities */
