@@ -18,6 +18,8 @@ CREATE EXTENSION IF NOT EXISTS mlcycle;
 
 SELECT plan(14);
 SET LOCAL mlcycle.progress = off;
+-- row_no must follow the file order: a parallel scan would number the rows in any order
+SET LOCAL max_parallel_workers_per_gather = 0;
 CREATE SCHEMA trees_ref;
 
 CREATE TABLE trees_ref.telco_raw (churn text, female float8, senior_citizen float8, partner float8, dependents float8, tenure float8, phone_service float8, multiple_lines text, internet_service text, online_security text, online_backup text, device_protection text, tech_support text, streaming_tv text, streaming_movies text, contract text, paperless_billing float8, payment_method text, monthly_charges float8, total_charges float8);
