@@ -865,11 +865,14 @@ mlc_tree_nout(const MlcModel *m)
  * the two children of a split side by side (right = left + 1), so that a
  * model of 100 depth-6 trees fits in the L2 cache.  A split keeps its
  * threshold in value and its feature in meta, with MLC_TC_DEFAULT_LEFT set
- * when missing values go left; a leaf has meta -1, its value (leaf width 1)
- * and its leaf index in left.
+ * when missing values go left.  A leaf loops to itself (left = its own slot,
+ * threshold +Inf, missing left), so a walk may take more steps than the
+ * leaf's depth; its value and leaf index are in leafval and leafidx.
  */
 #define MLC_TC_DEFAULT_LEFT		0x40000000
 #define MLC_TC_FEATURE			0x3FFFFFFF
+#define MLC_TC_LANES			8	/* trees walked in lockstep */
+#define MLC_TC_FIXED_DEPTH		12	/* up to this depth every walk takes max_depth steps */
 
 typedef struct MlcTCNode
 {
@@ -882,7 +885,10 @@ typedef struct MlcTreeCache
 {
 	MlcTreeView v;
 	MlcTCNode  *nodes;
+	double	   *leafval;		/* per slot: the leaf's first value */
+	int32	   *leafidx;		/* per slot: the leaf's index */
 	int32	   *root;
+	int			max_depth;
 } MlcTreeCache;
 
 /* Build the scoring form: each tree breadth-first, children adjacent */
@@ -893,10 +899,13 @@ mlc_tree_cache_build(const MlcModel *m)
 	MlcTreeCache *c = MemoryContextAllocZero(cxt, sizeof(MlcTreeCache));
 	int64		nnodes = (int64) m->learner_params[4];
 	int64	   *queue = palloc(sizeof(int64) * Max(nnodes, 1));
+	int		   *depth = palloc(sizeof(int) * Max(nnodes, 1));
 	int32		next = 0;
 
 	mlc_tree_view(m, &c->v);
 	c->nodes = MemoryContextAllocHuge(cxt, sizeof(MlcTCNode) * Max(nnodes, 1));
+	c->leafval = MemoryContextAllocHuge(cxt, sizeof(double) * Max(nnodes, 1));
+	c->leafidx = MemoryContextAllocHuge(cxt, sizeof(int32) * Max(nnodes, 1));
 	c->root = MemoryContextAlloc(cxt, sizeof(int32) * c->v.ntrees);
 	for (int t = 0; t < c->v.ntrees; t++)
 	{
@@ -907,28 +916,34 @@ mlc_tree_cache_build(const MlcModel *m)
 		/* queue[k] is the flat index of the node put in slot c->root[t] + k */
 		c->root[t] = next;
 		queue[tail++] = (int64) c->v.trees[2 * t];
+		depth[next] = 0;
 		next++;
 		for (slot = c->root[t]; head < tail; slot++)
 		{
 			const double *nd = c->v.nodes + queue[head++] * MLC_TREE_NODE;
 			MlcTCNode  *o = &c->nodes[slot];
 
+			c->max_depth = Max(c->max_depth, depth[slot]);
 			if (nd[MLC_TN_FEATURE] < 0)
 			{
-				o->meta = -1;
-				o->left = (int32) nd[MLC_TN_LEAF];
-				o->value = c->v.leaves[(int64) o->left * c->v.lw];
+				o->meta = MLC_TC_DEFAULT_LEFT;
+				o->value = INFINITY;
+				o->left = slot;
+				c->leafidx[slot] = (int32) nd[MLC_TN_LEAF];
+				c->leafval[slot] = c->v.leaves[(int64) c->leafidx[slot] * c->v.lw];
 				continue;
 			}
 			o->meta = (int32) nd[MLC_TN_FEATURE] | (nd[MLC_TN_DEFAULT_LEFT] != 0 ? MLC_TC_DEFAULT_LEFT : 0);
 			o->value = nd[MLC_TN_THRESHOLD];
 			o->left = next;
+			depth[next] = depth[next + 1] = depth[slot] + 1;
 			queue[tail++] = (int64) nd[MLC_TN_LEFT];
 			queue[tail++] = (int64) nd[MLC_TN_RIGHT];
 			next += 2;
 		}
 	}
 	pfree(queue);
+	pfree(depth);
 	return c;
 }
 
@@ -941,74 +956,65 @@ mlc_tree_cache(const MlcModel *m)
 	return (const MlcTreeCache *) m->learner_cache;
 }
 
-/* The leaf x reaches in the tree rooted at slot i (no allocation: the model is validated) */
-static inline const MlcTCNode *
-mlc_tree_leaf(const MlcTCNode *nodes, int32 i, const double *x)
+/* One step from slot i: to a child, or staying on a leaf (no allocation: the model is validated) */
+static inline int32
+mlc_tree_step(const MlcTCNode *nodes, int32 i, const double *x)
 {
 	const MlcTCNode *nd = nodes + i;
+	double		v = x[nd->meta & MLC_TC_FEATURE];
+	int32		right = !(v <= nd->value);
 
-	while (nd->meta >= 0)
-	{
-		double		v = x[nd->meta & MLC_TC_FEATURE];
-		int32		right;
+	if (unlikely(isnan(v)))
+		right = (nd->meta & MLC_TC_DEFAULT_LEFT) == 0;
+	return nd->left + right;
+}
 
-		if (likely(!isnan(v)))
-			right = !(v <= nd->value);
-		else
-			right = (nd->meta & MLC_TC_DEFAULT_LEFT) == 0;
-		nd = nodes + nd->left + right;
-	}
-	return nd;
+/* The leaf slot x reaches from slot i */
+static inline int32
+mlc_tree_leaf(const MlcTCNode *nodes, int32 i, const double *x)
+{
+	while (nodes[i].left != i)
+		i = mlc_tree_step(nodes, i, x);
+	return i;
 }
 
 /*
- * The leaves x reaches in trees t .. t + MLC_TC_LANES - 1, walked in lockstep:
- * the node loads of different trees do not depend on each other, so their
- * cache misses overlap instead of adding up.
+ * The leaf slots x reaches in trees t .. t + MLC_TC_LANES - 1, walked in
+ * lockstep: the node loads of different trees do not depend on each other,
+ * so their cache misses overlap instead of adding up.  Shallow models take a
+ * fixed max_depth steps (leaves loop to themselves), without a branch per
+ * step; deeper ones step until every lane sits on a leaf.
  */
-#define MLC_TC_LANES			8
-
 static inline void
-mlc_tree_leaves(const MlcTreeCache *c, int t, const double *x, const MlcTCNode **out)
+mlc_tree_leaves(const MlcTreeCache *c, int t, const double *x, int32 *lane)
 {
-	bool		more = true;
+	const MlcTCNode *nodes = c->nodes;
 
 	for (int k = 0; k < MLC_TC_LANES; k++)
-		out[k] = c->nodes + c->root[t + k];
-	while (more)
+		lane[k] = c->root[t + k];
+	if (c->max_depth <= MLC_TC_FIXED_DEPTH)
 	{
-		more = false;
-		for (int k = 0; k < MLC_TC_LANES; k++)
-		{
-			const MlcTCNode *nd = out[k];
-
-			if (nd->meta >= 0)
-			{
-				double		v = x[nd->meta & MLC_TC_FEATURE];
-				int32		right;
-
-				if (likely(!isnan(v)))
-					right = !(v <= nd->value);
-				else
-					right = (nd->meta & MLC_TC_DEFAULT_LEFT) == 0;
-				out[k] = c->nodes + nd->left + right;
-				more = true;
-			}
-		}
+		for (int d = 0; d < c->max_depth; d++)
+			for (int k = 0; k < MLC_TC_LANES; k++)
+				lane[k] = mlc_tree_step(nodes, lane[k], x);
+		return;
 	}
+	for (int k = 0; k < MLC_TC_LANES; k++)
+		lane[k] = mlc_tree_leaf(nodes, lane[k], x);
 }
 
-/* Add a leaf of tree t to the raw outputs */
+/* Add the leaf at slot of tree t to the raw outputs */
 static inline void
-mlc_tree_add_leaf(const MlcTreeView *v, int t, const MlcTCNode *leaf, double *raw)
+mlc_tree_add_leaf(const MlcTreeCache *c, int t, int32 slot, double *raw)
 {
+	const MlcTreeView *v = &c->v;
 	double	   *o = raw + (int) v->trees[2 * t + 1] * v->lw;
 
 	if (v->lw == 1)
-		o[0] += leaf->value;
+		o[0] += c->leafval[slot];
 	else
 		for (int k = 0; k < v->lw; k++)
-			o[k] += v->leaves[(int64) leaf->left * v->lw + k];
+			o[k] += v->leaves[(int64) c->leafidx[slot] * v->lw + k];
 }
 
 /* Raw outputs: margins per group (gbdt) or the mean of the leaves (forests) */
@@ -1017,19 +1023,37 @@ mlc_tree_raw(const MlcModel *m, const double *x, double *raw)
 {
 	const MlcTreeCache *c = mlc_tree_cache(m);
 	const MlcTreeView *v = &c->v;
-	const MlcTCNode *lanes[MLC_TC_LANES];
+	int32		lanes[MLC_TC_LANES];
 	int			t = 0;
 
 	for (int o = 0; o < v->nout; o++)
 		raw[o] = v->combine == MLC_TREE_COMBINE_SUM ? v->base[o] : 0.0;
-	for (; t + MLC_TC_LANES <= v->ntrees; t += MLC_TC_LANES)
+	if (v->lw == 1 && v->ngroups == 1)
 	{
-		mlc_tree_leaves(c, t, x, lanes);
-		for (int k = 0; k < MLC_TC_LANES; k++)
-			mlc_tree_add_leaf(v, t + k, lanes[k], raw);
+		/* one output: accumulate in a register */
+		double		s = raw[0];
+
+		for (; t + MLC_TC_LANES <= v->ntrees; t += MLC_TC_LANES)
+		{
+			mlc_tree_leaves(c, t, x, lanes);
+			for (int k = 0; k < MLC_TC_LANES; k++)
+				s += c->leafval[lanes[k]];
+		}
+		for (; t < v->ntrees; t++)
+			s += c->leafval[mlc_tree_leaf(c->nodes, c->root[t], x)];
+		raw[0] = s;
 	}
-	for (; t < v->ntrees; t++)
-		mlc_tree_add_leaf(v, t, mlc_tree_leaf(c->nodes, c->root[t], x), raw);
+	else
+	{
+		for (; t + MLC_TC_LANES <= v->ntrees; t += MLC_TC_LANES)
+		{
+			mlc_tree_leaves(c, t, x, lanes);
+			for (int k = 0; k < MLC_TC_LANES; k++)
+				mlc_tree_add_leaf(c, t + k, lanes[k], raw);
+		}
+		for (; t < v->ntrees; t++)
+			mlc_tree_add_leaf(c, t, mlc_tree_leaf(c->nodes, c->root[t], x), raw);
+	}
 	if (v->combine == MLC_TREE_COMBINE_MEAN)
 		for (int o = 0; o < v->nout; o++)
 			raw[o] /= v->ntrees;
