@@ -24,3 +24,12 @@ SELECT (ml_ks_test(a, id % 2 = 0)).statistic, ml_psi(a, id % 2 = 0), ml_js_dista
 SELECT ml_roc_auc(a / 20, lab), ml_f1(c, c), ml_r2(a, y) FROM t;
 SELECT length(ml_model_card('c'));
 SELECT mlcycle.fuzz_model_loader(model, 2000, 1) FROM mlcycle.models WHERE model_id = 1;
+-- tree learners: boosting with early stopping and subsampling, multiclass, forest, CART, TreeSHAP
+SELECT count(*) FROM ml_train('tg', 't', 'lab', algorithm => 'gbdt', exclude => '{id,y}', hyperparams => '{"n_estimators": 12, "early_stopping_rounds": 3, "subsample": 0.8, "colsample_bytree": 0.7, "max_leaves": 6}');
+SELECT count(*) FROM ml_train('tgm', 't', 'c', algorithm => 'gbdt', exclude => '{id,lab}', hyperparams => '{"n_estimators": 4, "max_bin": 300}');
+SELECT count(*) FROM ml_train('tf', 't', 'c', algorithm => 'random_forest', exclude => '{id,lab}', hyperparams => '{"n_estimators": 4, "max_depth": 8}');
+SELECT count(*) FROM ml_train('td', 't', 'y', algorithm => 'decision_tree', exclude => '{id,lab}', hyperparams => '{"max_depth": 5}', cv => 2);
+SELECT sum(ml_predict('tg', t)), sum(ml_predict('td', t)), count(ml_predict_proba('tgm', t)), count(ml_predict_class('tf', t)) FROM t;
+SELECT count(*) FROM ml_explain('tg', (SELECT t FROM t LIMIT 1));
+SELECT count(*) FROM ml_explain('tf', (SELECT t FROM t LIMIT 1));
+SELECT mlcycle.fuzz_model_loader(m.model, 500, 2) FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name = 'tf';
