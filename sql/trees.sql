@@ -92,6 +92,10 @@ FROM ml_train('tr_cv', 'tr_data', 'label', algorithm => 'gbdt', exclude => '{id,
 SELECT metrics->'search'->'best_params' AS best
 FROM ml_train('tr_search', 'tr_data', 'label', algorithm => 'gbdt', exclude => '{id,y,kind}', search => 'grid',
 			  search_params => '{"max_depth": [1, 3]}', hyperparams => '{"n_estimators": 10}', deploy => 'none');
+-- more than 255 bins: two-byte bin indexes, the same kind of model
+SELECT algorithm, (metrics->>'score')::float8 > 0.95 AS good_auc
+FROM ml_train('tr_wide', 'tr_data', 'label', algorithm => 'gbdt', exclude => '{id,y,kind}',
+			  hyperparams => '{"max_bin": 1000, "n_estimators": 20}', deploy => 'none');
 -- explicit preprocessing still applies: one-hot text, mean imputation
 SELECT project FROM ml_train('tr_onehot', 'tr_data', 'label', algorithm => 'gbdt', exclude => '{id,y,kind}',
 			  preprocess => '{"color": {"encode": "one_hot"}, "x1": {"impute": "mean"}}', hyperparams => '{"n_estimators": 5}',
