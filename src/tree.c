@@ -575,6 +575,15 @@ mlc_child(MlcGrower *g, int64 begin, int64 end, int depth, const double *tot)
 	return c;
 }
 
+/* Free a pending node once it is a leaf or split (deep trees have many) */
+static void
+mlc_pending_free(MlcPending *pn)
+{
+	pfree(pn->tot);
+	pfree(pn->ltot);
+	pfree(pn);
+}
+
 /* Split a pending node into two pending children with their histograms and best splits */
 static void
 mlc_split_node(MlcGrower *g, MlcPending *pn, MlcPending **lo, MlcPending **hi)
@@ -665,9 +674,11 @@ mlc_grow_tree(MlcGrower *g)
 		if (pn->feature < 0 || (g->max_leaves > 0 && leaves >= g->max_leaves))
 		{
 			mlc_make_leaf(g, pn);
+			mlc_pending_free(pn);
 			continue;
 		}
 		mlc_split_node(g, pn, &l, &r);
+		mlc_pending_free(pn);
 		leaves++;
 		if (nstack + 2 > cap)
 		{
