@@ -882,7 +882,7 @@ mlc_tree_nout(const MlcModel *m)
  */
 #define MLC_TC_DEFAULT_LEFT		0x40000000
 #define MLC_TC_FEATURE			0x3FFFFFFF
-#define MLC_TC_LANES			8	/* trees walked in lockstep */
+#define MLC_TC_LANES			16	/* trees walked in lockstep */
 #define MLC_TC_FIXED_DEPTH		12	/* up to this depth every walk takes max_depth steps */
 
 typedef struct MlcTCNode
