@@ -973,11 +973,11 @@ mlc_tree_step(const MlcTCNode *nodes, int32 i, const double *x)
 {
 	const MlcTCNode *nd = nodes + i;
 	double		v = x[nd->meta & MLC_TC_FEATURE];
-	int32		right = !(v <= nd->value);
 
-	if (unlikely(isnan(v)))
-		right = (nd->meta & MLC_TC_DEFAULT_LEFT) == 0;
-	return nd->left + right;
+	/* v > value is false for NaN, !(v <= value) true: the default direction picks one */
+	if (nd->meta & MLC_TC_DEFAULT_LEFT)
+		return nd->left + (v > nd->value);
+	return nd->left + !(v <= nd->value);
 }
 
 /* The leaf slot x reaches from slot i */
@@ -1006,8 +1006,11 @@ mlc_tree_leaves(const MlcTreeCache *c, int t, const double *x, int32 *lane)
 	if (c->max_depth <= MLC_TC_FIXED_DEPTH)
 	{
 		for (int d = 0; d < c->max_depth; d++)
+		{
+#pragma GCC unroll 16
 			for (int k = 0; k < MLC_TC_LANES; k++)
 				lane[k] = mlc_tree_step(nodes, lane[k], x);
+		}
 		return;
 	}
 	for (int k = 0; k < MLC_TC_LANES; k++)
