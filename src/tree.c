@@ -1017,6 +1017,23 @@ mlc_tree_leaves(const MlcTreeCache *c, int t, const double *x, int32 *lane)
 		lane[k] = mlc_tree_leaf(nodes, lane[k], x);
 }
 
+/* The leaf slots of the last n < MLC_TC_LANES trees from t, in lockstep too */
+static void
+mlc_tree_leaves_rest(const MlcTreeCache *c, int t, int n, const double *x, int32 *lane)
+{
+	for (int k = 0; k < n; k++)
+		lane[k] = c->root[t + k];
+	if (c->max_depth <= MLC_TC_FIXED_DEPTH)
+	{
+		for (int d = 0; d < c->max_depth; d++)
+			for (int k = 0; k < n; k++)
+				lane[k] = mlc_tree_step(c->nodes, lane[k], x);
+		return;
+	}
+	for (int k = 0; k < n; k++)
+		lane[k] = mlc_tree_leaf(c->nodes, lane[k], x);
+}
+
 /* Add the leaf at slot of tree t to the raw outputs */
 static inline void
 mlc_tree_add_leaf(const MlcTreeCache *c, int t, int32 slot, double *raw)
@@ -1053,8 +1070,12 @@ mlc_tree_raw(const MlcModel *m, const double *x, double *raw)
 			for (int k = 0; k < MLC_TC_LANES; k++)
 				s += c->leafval[lanes[k]];
 		}
-		for (; t < v->ntrees; t++)
-			s += c->leafval[mlc_tree_leaf(c->nodes, c->root[t], x)];
+		if (t < v->ntrees)
+		{
+			mlc_tree_leaves_rest(c, t, v->ntrees - t, x, lanes);
+			for (int k = 0; k < v->ntrees - t; k++)
+				s += c->leafval[lanes[k]];
+		}
 		raw[0] = s;
 	}
 	else
@@ -1065,8 +1086,12 @@ mlc_tree_raw(const MlcModel *m, const double *x, double *raw)
 			for (int k = 0; k < MLC_TC_LANES; k++)
 				mlc_tree_add_leaf(c, t + k, lanes[k], raw);
 		}
-		for (; t < v->ntrees; t++)
-			mlc_tree_add_leaf(c, t, mlc_tree_leaf(c->nodes, c->root[t], x), raw);
+		if (t < v->ntrees)
+		{
+			mlc_tree_leaves_rest(c, t, v->ntrees - t, x, lanes);
+			for (int k = 0; k < v->ntrees - t; k++)
+				mlc_tree_add_leaf(c, t + k, lanes[k], raw);
+		}
 	}
 	if (v->combine == MLC_TREE_COMBINE_MEAN)
 		for (int o = 0; o < v->nout; o++)
