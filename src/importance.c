@@ -18,6 +18,7 @@
 #include "mlcycle.h"
 #include "predict.h"
 #include "preprocess.h"
+#include "tree.h"
 
 /* most learner multiply-adds a permutation importance may spend before sampling rows */
 #define MLC_IMPORTANCE_BUDGET	3e8
@@ -48,6 +49,8 @@ mlc_importance_add(MlcImportanceRows *rows, const char *feature, const char *met
 	rows->n++;
 }
 
+static void mlc_tree_importance_rows(const MlcModel *m, MlcImportanceRows *rows);
+
 /*
  * The intrinsic importance of learners that have one.  A learner adds a case
  * calling its own function, which reads the model and calls
@@ -59,9 +62,32 @@ mlc_intrinsic_importance(const MlcModel *m, MlcImportanceRows *rows)
 {
 	switch (m->algorithm)
 	{
+		case MLC_ALGO_GBDT:
+		case MLC_ALGO_RANDOM_FOREST:
+		case MLC_ALGO_DECISION_TREE:
+			mlc_tree_importance_rows(m, rows);
+			break;
 		default:
 			break;
 	}
+}
+
+/* Trees: total split gain and split count per preprocessed feature */
+static void
+mlc_tree_importance_rows(const MlcModel *m, MlcImportanceRows *rows)
+{
+	char	  **names = mlc_feature_names(m);
+	double	   *gain = palloc0(sizeof(double) * Max(m->nfeatures, 1));
+	double	   *splits = palloc0(sizeof(double) * Max(m->nfeatures, 1));
+
+	mlc_tree_importance(m, true, gain);
+	mlc_tree_importance(m, false, splits);
+	for (int j = 0; j < m->nfeatures; j++)
+		mlc_importance_add(rows, names[j], "gain", gain[j], NAN);
+	for (int j = 0; j < m->nfeatures; j++)
+		mlc_importance_add(rows, names[j], "split", splits[j], NAN);
+	pfree(gain);
+	pfree(splits);
 }
 
 /*

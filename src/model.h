@@ -39,6 +39,7 @@
 #define MLC_IMPUTE_MOST_FREQUENT 3
 #define MLC_IMPUTE_CONSTANT		4
 #define MLC_IMPUTE_ERROR		5
+#define MLC_IMPUTE_NONE			6	/* keep NULL as missing (NaN): tree learners */
 
 /* scaling (numeric, bool, temporal and ordinal-encoded columns) */
 #define MLC_SCALE_NONE			0
@@ -189,6 +190,8 @@ typedef struct MlcModel
 	MlcProfile *profiles;		/* ncolumns + 1 (the output last), or NULL */
 	bool	   *dropped;		/* training only: features select_features
 								 * dropped (zeroed, so their weight is 0) */
+	/* derived on first use, not serialized: the learner's scoring form (tree.c) */
+	void	   *learner_cache;
 } MlcModel;
 
 /* model_io.c */

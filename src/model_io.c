@@ -52,6 +52,7 @@
 #include "utils/memutils.h"
 
 #include "model.h"
+#include "tree_layout.h"
 
 #ifndef MLC_FUZZ_STANDALONE
 #include "access/xact.h"
@@ -721,7 +722,7 @@ check_column_enums(const MlcColumn *col, int colno)
 
 	if (col->kind < MLC_KIND_NUMERIC || col->kind > MLC_KIND_CATEGORICAL)
 		bad_field(colno, "kind", col->kind);
-	if (col->impute < MLC_IMPUTE_MEAN || col->impute > MLC_IMPUTE_ERROR)
+	if (col->impute < MLC_IMPUTE_MEAN || col->impute > MLC_IMPUTE_NONE)
 		bad_field(colno, "imputation", col->impute);
 	if (col->scale > MLC_SCALE_MAX)
 		bad_field(colno, "scaling", col->scale);
@@ -1135,6 +1136,105 @@ check_knn_params(const MlcModel *model)
  * scoring can index them without checks.  Each algorithm that keeps state
  * beyond coef adds a case; the others have none.
  */
+/* An integer-valued tree parameter at index at, within [lo, hi] */
+static int64
+tree_int(const MlcModel *model, int64 at, int64 lo, int64 hi, const char *what)
+{
+	double		v = model->learner_params[at];
+
+	if (!(v >= (double) lo && v <= (double) hi) || v != floor(v))
+		bad_field(0, what, (v >= -1e18 && v <= 1e18) ? (int64) v : -1);
+	return (int64) v;
+}
+
+/*
+ * The flat trees of gbdt, random_forest and decision_tree (tree_layout.h):
+ * counts agree with the header and the length, every tree starts inside the
+ * node array, every child lies after its parent within its tree and has one
+ * parent (so no cycles), depth is bounded, features and leaves are in range.
+ */
+static void
+check_tree_params(const MlcModel *model)
+{
+	bool		multi = model->task == MLC_TASK_CLASSIFICATION && model->nclasses > 2;
+	bool		gbdt = model->algorithm == MLC_ALGO_GBDT;
+	int64		ntrees,
+				ngroups,
+				lw,
+				nnodes,
+				nleaves,
+				nout,
+				tbase,
+				nbase,
+				lbase;
+	uint8	   *parents;
+	int16	   *depth;
+
+	if (model->nlearner_params < MLC_TREE_HEADER)
+		bad_field(0, "number of learner parameters", model->nlearner_params);
+	tree_int(model, 0, MLC_TREE_LAYOUT, MLC_TREE_LAYOUT, "tree layout");
+	ntrees = tree_int(model, 1, 1, MLC_TREE_MAX_TREES, "number of trees");
+	ngroups = tree_int(model, 2, gbdt && multi ? model->nclasses : 1,
+					   gbdt && multi ? model->nclasses : 1, "number of tree groups");
+	lw = tree_int(model, 3, !gbdt && multi ? model->nclasses : 1,
+				  !gbdt && multi ? model->nclasses : 1, "leaf width");
+	nnodes = tree_int(model, 4, 1, MLC_MAX_LEARNER_PARAMS, "number of tree nodes");
+	nleaves = tree_int(model, 5, 1, MLC_MAX_LEARNER_PARAMS, "number of tree leaves");
+	tree_int(model, 6, gbdt ? MLC_TREE_COMBINE_SUM : MLC_TREE_COMBINE_MEAN,
+			 gbdt ? MLC_TREE_COMBINE_SUM : MLC_TREE_COMBINE_MEAN, "tree combination");
+	tree_int(model, 7, model->nfeatures, model->nfeatures, "number of tree features");
+	nout = ngroups * lw;
+	tbase = MLC_TREE_HEADER + nout;
+	nbase = tbase + 2 * ntrees;
+	lbase = nbase + MLC_TREE_NODE * nnodes;
+	if (lbase + lw * nleaves != model->nlearner_params)
+		bad_field(0, "number of learner parameters for the trees", model->nlearner_params);
+	parents = palloc0(nnodes);
+	depth = palloc0(sizeof(int16) * nnodes);
+	for (int64 t = 0; t < ntrees; t++)
+	{
+		int64		start = tree_int(model, tbase + 2 * t, t == 0 ? 0 : 1, nnodes - 1, "tree start");
+		double		next = t + 1 < ntrees ? model->learner_params[tbase + 2 * t + 2] : (double) nnodes;
+		int64		end = (next > (double) start && next <= (double) nnodes) ? (int64) next : -1;
+
+		if (t > 0 && start <= (int64) model->learner_params[tbase + 2 * t - 2])
+			bad_field(0, "tree start", start);
+		tree_int(model, tbase + 2 * t + 1, 0, ngroups - 1, "tree group");
+		if (end > nnodes || end <= start)
+			bad_field(0, "tree end", end);
+		for (int64 i = start; i < end; i++)
+		{
+			int64		at = nbase + i * MLC_TREE_NODE;
+			int64		f = tree_int(model, at + MLC_TN_FEATURE, -1, model->nfeatures - 1, "tree node feature");
+
+			if (i > start && parents[i] != 1)
+				bad_field(0, "number of parents of a tree node", parents[i]);
+			if (f < 0)
+			{
+				tree_int(model, at + MLC_TN_LEFT, -1, -1, "tree leaf child");
+				tree_int(model, at + MLC_TN_RIGHT, -1, -1, "tree leaf child");
+				tree_int(model, at + MLC_TN_LEAF, 0, nleaves - 1, "tree leaf index");
+				continue;
+			}
+			tree_int(model, at + MLC_TN_DEFAULT_LEFT, 0, 1, "tree node default direction");
+			tree_int(model, at + MLC_TN_LEAF, -1, -1, "tree split leaf index");
+			if (!(model->learner_params[at + MLC_TN_COVER] >= 0))
+				bad_field(0, "tree node cover", -1);
+			for (int side = MLC_TN_LEFT; side <= MLC_TN_RIGHT; side++)
+			{
+				int64		c = tree_int(model, at + side, i + 1, end - 1, "tree node child");
+
+				if (parents[c] > 0 || depth[i] >= MLC_TREE_MAX_DEPTH)
+					bad_field(0, "tree node child", c);
+				parents[c] = 1;
+				depth[c] = depth[i] + 1;
+			}
+		}
+	}
+	pfree(parents);
+	pfree(depth);
+}
+
 static void
 check_learner_params(const MlcModel *model)
 {
@@ -1151,6 +1251,11 @@ check_learner_params(const MlcModel *model)
 				bad_field(0, "task of a linear SVM", model->task);
 			if (model->nlearner_params != 0)
 				bad_field(0, "number of learner parameters", model->nlearner_params);
+			break;
+		case MLC_ALGO_GBDT:
+		case MLC_ALGO_RANDOM_FOREST:
+		case MLC_ALGO_DECISION_TREE:
+			check_tree_params(model);
 			break;
 		default:
 			if (model->nlearner_params != 0)
@@ -1426,6 +1531,8 @@ deserialize(const bytea *blob, bool profiles)
 	has_profiles = r.version == MLC_FORMAT_VERSION_PROFILES;
 	if (r.version >= MLC_FORMAT_VERSION_EXT)
 		has_profiles = read_learner_params(&r, model);
+	else
+		check_learner_params(model);	/* none: fails for learners that need some */
 	if (has_profiles)
 	{
 		if (!profiles)
@@ -1531,6 +1638,12 @@ mlc_algorithm_name(int algorithm)
 			return "knn";
 		case MLC_ALGO_LINEAR_SVM:
 			return "linear_svm";
+		case MLC_ALGO_GBDT:
+			return "gbdt";
+		case MLC_ALGO_RANDOM_FOREST:
+			return "random_forest";
+		case MLC_ALGO_DECISION_TREE:
+			return "decision_tree";
 	}
 	return "unknown";
 }

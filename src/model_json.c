@@ -51,7 +51,11 @@ bad_json(const char *what, const char *detail)
 static void
 put_number(StringInfo buf, double v)
 {
-	appendStringInfo(buf, "%.17g", v);
+	/* jsonb's numeric has no negative zero: write it as the string "-0" */
+	if (v == 0.0 && signbit(v))
+		appendStringInfoString(buf, "\"-0\"");
+	else
+		appendStringInfo(buf, "%.17g", v);
 }
 
 /* Append "key": followed by the name of code in names, or the code itself */
@@ -252,6 +256,9 @@ value_number(JsonbValue *v, const char *what)
 {
 	double		d;
 
+	if (v != NULL && v->type == jbvString && v->val.string.len == 2 &&
+		memcmp(v->val.string.val, "-0", 2) == 0)
+		return -0.0;
 	if (v == NULL || v->type != jbvNumeric)
 		bad_json(psprintf("%s must be a number", what), "The value has another JSON type.");
 	/* through the decimal text: 17 significant digits give back the same bits */

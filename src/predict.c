@@ -22,6 +22,7 @@
 #include "learners.h"
 #include "predict.h"
 #include "preprocess.h"
+#include "tree.h"
 
 PG_FUNCTION_INFO_V1(ml_predict_row);
 PG_FUNCTION_INFO_V1(ml_predict_array);
@@ -74,6 +75,11 @@ mlc_predict_features(const MlcModel *m, const double *x, double *out)
 	if (m->algorithm == MLC_ALGO_KNN)
 	{
 		mlc_predict_knn(m, x, out);
+		return;
+	}
+	if (MLC_IS_TREE_ALGO(m->algorithm))
+	{
+		mlc_tree_predict_features(m, x, out);
 		return;
 	}
 	if (m->task == MLC_TASK_REGRESSION || m->nclasses == 2)
@@ -146,7 +152,7 @@ mlc_fold_scaling(MlcPredictState *st)
 {
 	const MlcModel *m = st->cm->model;
 
-	if (m->ncoef_rows != 1)
+	if (m->ncoef_rows != 1 || MLC_IS_TREE_ALGO(m->algorithm))
 		return;
 	st->b = m->coef[m->nfeatures];
 	for (int j = 0; j < m->ncolumns; j++)
@@ -621,6 +627,39 @@ mlc_predict_proba_with(FunctionCallInfo fcinfo, MlcPredictState *st)
 }
 
 /*
+ * ml_explain for tree learners: TreeSHAP contributions per feature and the
+ * expected value (as "(intercept)"); per output they add up to the raw
+ * prediction: the margin (gbdt: value, log-odds or class score) or the
+ * forest's value or class probability.  A missing value shows as NULL.
+ */
+static void
+mlc_explain_trees(ReturnSetInfo *rsinfo, const MlcModel *m, const double *x, char **names)
+{
+	int			nout = mlc_tree_nout(m);
+	double	   *phi = palloc(sizeof(double) * nout * (m->nfeatures + 1));
+
+	mlc_tree_shap(m, x, phi);
+	for (int o = 0; o < nout; o++)
+	{
+		const char *cls = m->task != MLC_TASK_CLASSIFICATION ? NULL :
+			m->nclasses == 2 ? m->classes[m->positive_class] : m->classes[o];
+
+		for (int j = 0; j <= m->nfeatures; j++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {false, cls == NULL, j < m->nfeatures && isnan(x[j]), false};
+
+			values[0] = CStringGetTextDatum(j < m->nfeatures ? names[j] : "(intercept)");
+			values[1] = cls ? CStringGetTextDatum(cls) : (Datum) 0;
+			values[2] = Float8GetDatum(j < m->nfeatures ? x[j] : 1.0);
+			values[3] = Float8GetDatum(phi[o * (m->nfeatures + 1) + j]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	pfree(phi);
+}
+
+/*
  * ml_explain(project, row): per-feature contributions coef * x of the
  * deployed linear model, plus the intercept; they add up to the raw
  * prediction (the value, or the log-odds of a class).
@@ -633,15 +672,20 @@ ml_explain(PG_FUNCTION_ARGS)
 	const MlcModel *m = st->cm->model;
 	char	  **names;
 
-	if (!mlc_is_linear(m))
+	if (!mlc_is_linear(m) && !MLC_IS_TREE_ALGO(m->algorithm))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("ml_explain needs a linear model, and project \"%s\" deploys %s", st->project,
+				 errmsg("ml_explain needs a linear or tree model, and project \"%s\" deploys %s", st->project,
 						mlc_algorithm_name(m->algorithm)),
 				 errhint("See ml_feature_importance('%s') for the permutation importance of any model.", st->project)));
 	InitMaterializedSRF(fcinfo, 0);
 	mlc_predict_generic(st);
 	names = mlc_feature_names(m);
+	if (MLC_IS_TREE_ALGO(m->algorithm))
+	{
+		mlc_explain_trees(rsinfo, m, st->x, names);
+		PG_RETURN_VOID();
+	}
 	for (int r = 0; r < m->ncoef_rows; r++)
 	{
 		const double *coef = m->coef + r * (m->nfeatures + 1);

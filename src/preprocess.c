@@ -19,7 +19,7 @@
 #include "preprocess.h"
 #include "select.h"
 
-static const char *const impute_names[] = {"mean", "median", "most_frequent", "constant", "error", NULL};
+static const char *const impute_names[] = {"mean", "median", "most_frequent", "constant", "error", "none", NULL};
 static const char *const scale_names[] = {"none", "standard", "minmax", "robust", "maxabs", "log1p", "yeo_johnson", "box_cox", "l2", NULL};
 static const char *const encode_names[] = {"one_hot", "ordinal", NULL};
 static const char *const setting_names[] = {"impute", "scale", "encode", "fill_value", "clip", "bin", "temporal", NULL};
@@ -155,7 +155,7 @@ mlc_parse_spec(Jsonb *spec, MlcDataset *ds, MlcSettings *all, MlcSettings *per)
 
 /* Resolve a column's settings: kind defaults, then "*" where it fits, then its own */
 static void
-mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *own)
+mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *own, bool trees)
 {
 	bool		cat = (c->kind == MLC_KIND_CATEGORICAL);
 
@@ -163,6 +163,13 @@ mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *ow
 	c->impute = cat ? MLC_IMPUTE_MOST_FREQUENT : MLC_IMPUTE_MEAN;
 	c->scale = cat ? MLC_SCALE_NONE : MLC_SCALE_STANDARD;
 	c->encode = cat ? MLC_ENCODE_ONE_HOT : MLC_ENCODE_NONE;
+	if (trees)
+	{
+		/* trees split on missing values and on category codes themselves */
+		c->impute = MLC_IMPUTE_NONE;
+		c->scale = MLC_SCALE_NONE;
+		c->encode = cat ? MLC_ENCODE_ORDINAL : MLC_ENCODE_NONE;
+	}
 	if (all->impute > 0 && (!cat || all->impute >= MLC_IMPUTE_MOST_FREQUENT))
 		c->impute = all->impute;
 	if (all->encode > 0 && cat)
@@ -176,7 +183,7 @@ mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *ow
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("impute strategy \"%s\" does not apply to text column \"%s\"",
 							impute_names[own->impute - 1], c->name),
-					 errhint("Valid values for text columns are: most_frequent, constant, error.")));
+					 errhint("Valid values for text columns are: most_frequent, constant, error, none.")));
 		c->impute = own->impute;
 	}
 	if (own->encode > 0)
@@ -322,8 +329,9 @@ mlc_fit_numeric(MlcColumn *c, MlcRawColumn *raw, const int64 *rows, int64 nrows,
 	}
 	for (int64 i = nn; i < nrows; i++)
 		v[i] = c->fill;
-	mlc_steps_fit_numeric(c, raw, rows, v, nrows);
-	mlc_fit_scale(c, v, nrows);
+	/* missing values kept as missing do not count in the fits */
+	mlc_steps_fit_numeric(c, raw, rows, v, c->impute == MLC_IMPUTE_NONE ? nn : nrows);
+	mlc_fit_scale(c, v, c->impute == MLC_IMPUTE_NONE ? nn : nrows);
 	pfree(v);
 }
 
@@ -432,14 +440,16 @@ mlc_fit_categorical(MlcColumn *c, MlcRawColumn *raw, const int64 *rows, int64 nr
 	if (c->encode == MLC_ENCODE_ORDINAL && c->scale != MLC_SCALE_NONE)
 	{
 		double	   *v = palloc(sizeof(double) * nrows);
+		int64		nv = 0;
 
 		for (int64 i = 0; i < nrows; i++)
 		{
 			int32		code = raw->codes[rows[i]];
 
-			v[i] = code < 0 ? c->fill_index : mlc_category_bsearch(c, raw->dict[code]);
+			if (code >= 0 || c->impute != MLC_IMPUTE_NONE)
+				v[nv++] = code < 0 ? c->fill_index : mlc_category_bsearch(c, raw->dict[code]);
 		}
-		mlc_fit_scale(c, v, nrows);
+		mlc_fit_scale(c, v, nv);
 		pfree(v);
 	}
 	pfree(counts);
@@ -478,7 +488,7 @@ mlc_append_resolved(StringInfo buf, const MlcColumn *c, bool first)
 
 /* A model whose columns carry the resolved settings of the spec, not yet fitted */
 static MlcModel *
-mlc_plan(MlcDataset *ds, Jsonb *spec, MlcSettings *all, MlcSettings *per)
+mlc_plan(MlcDataset *ds, Jsonb *spec, MlcSettings *all, MlcSettings *per, bool trees)
 {
 	MlcModel   *m = palloc0(sizeof(MlcModel));
 
@@ -494,7 +504,7 @@ mlc_plan(MlcDataset *ds, Jsonb *spec, MlcSettings *all, MlcSettings *per)
 		c->kind = ds->cols[i].kind;
 		c->fill_index = -1;
 		c->scale_by = 1.0;
-		mlc_resolve_settings(c, all, &per[i]);
+		mlc_resolve_settings(c, all, &per[i], trees);
 	}
 	return m;
 }
@@ -505,7 +515,7 @@ mlc_preprocess_plan(MlcDataset *ds, Jsonb *spec)
 {
 	MlcSettings all;
 	MlcSettings *per = palloc(sizeof(MlcSettings) * Max(ds->ncols, 1));
-	MlcModel   *m = mlc_plan(ds, spec, &all, per);
+	MlcModel   *m = mlc_plan(ds, spec, &all, per, false);
 
 	for (int i = 0; i < m->ncolumns; i++)
 		if (m->columns[i].kind != MLC_KIND_CATEGORICAL &&
@@ -533,9 +543,17 @@ MlcModel *
 mlc_preprocess_fit(MlcDataset *ds, const int64 *rows, int64 nrows, Jsonb *spec,
 				   char **resolved)
 {
+	return mlc_preprocess_fit_for(ds, rows, nrows, spec, resolved, false);
+}
+
+/* mlc_preprocess_fit, with the defaults of tree learners when trees is true */
+MlcModel *
+mlc_preprocess_fit_for(MlcDataset *ds, const int64 *rows, int64 nrows, Jsonb *spec,
+					   char **resolved, bool trees)
+{
 	MlcSettings all;
 	MlcSettings *per = palloc(sizeof(MlcSettings) * Max(ds->ncols, 1));
-	MlcModel   *m = mlc_plan(ds, spec, &all, per);
+	MlcModel   *m = mlc_plan(ds, spec, &all, per, trees);
 
 	for (int i = 0; i < m->ncolumns; i++)
 	{

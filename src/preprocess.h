@@ -41,6 +41,13 @@ extern void mlc_transformer_init(MlcTransformer *t, const MlcModel *m, MlcDatase
 extern void mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
 							   double *out, int ld);
 
+/*
+ * mlc_preprocess_fit with the defaults of tree learners when trees is true:
+ * NULLs kept as missing (impute 'none'), no scaling, ordinal text categories
+ */
+extern MlcModel *mlc_preprocess_fit_for(MlcDataset *ds, const int64 *rows, int64 nrows,
+										Jsonb *spec, char **resolved, bool trees);
+
 /* The resolved settings of every column, unfitted; numeric constant fills are set */
 extern MlcModel *mlc_preprocess_plan(MlcDataset *ds, Jsonb *spec);
 
@@ -100,6 +107,11 @@ mlc_emit_numeric(const MlcColumn *c, double v, double *out)
 	{
 		if (c->impute == MLC_IMPUTE_ERROR)
 			mlc_null_not_allowed(c);
+		if (c->impute == MLC_IMPUTE_NONE)
+		{
+			out[c->out_offset] = NAN;	/* missing, for the trees */
+			return;
+		}
 		v = c->fill;
 	}
 	out[c->out_offset] = (v - c->center) / c->scale_by;
@@ -129,6 +141,8 @@ mlc_emit_category(const MlcColumn *c, int32 idx, bool isnull, double *out)
 		if (idx >= 0)
 			o[idx] = 1.0;
 	}
+	else if (idx < 0 && c->impute == MLC_IMPUTE_NONE)
+		out[c->out_offset] = NAN;	/* NULL or unseen: missing, for the trees */
 	else
 		out[c->out_offset] = ((double) idx - c->center) / c->scale_by;
 }

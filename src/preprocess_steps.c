@@ -22,7 +22,7 @@
 #include "transform.h"
 
 static const char *const impute_all_names[] = {"mean", "median", "most_frequent", "constant", "error",
-"indicator", "knn", NULL};
+"indicator", "knn", "none", NULL};
 static const char *const encode_all_names[] = {"one_hot", "ordinal", "frequency", "target",
 "hashing", "binary", NULL};
 static const char *const bin_names[] = {"uniform", "quantile", NULL};
@@ -252,7 +252,7 @@ mlc_steps_parse(const MlcJsonPair *p, const char *what, MlcStepSettings *st,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("impute option \"k\" applies to knn only"),
 					 errhint("Write it as {\"method\": \"knn\", \"k\": 5}.")));
-		*impute = (k >= 5) ? MLC_IMPUTE_MEAN : k + 1;
+		*impute = (k == 7) ? MLC_IMPUTE_NONE : (k >= 5) ? MLC_IMPUTE_MEAN : k + 1;
 		return true;
 	}
 	if (strcmp(p->key, "encode") == 0)

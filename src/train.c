@@ -36,6 +36,7 @@
 #include "sampling.h"
 #include "split.h"
 #include "stream.h"
+#include "tree.h"
 
 PG_FUNCTION_INFO_V1(ml_train);
 
@@ -44,9 +45,10 @@ PG_FUNCTION_INFO_V1(ml_train);
 
 /* algorithm => ...: the names ml_train accepts and the MLC_ALGO_* each means (0: auto) */
 static const char *const algorithm_names[] = {"auto", "linear", "ridge", "logistic", "lasso", "elastic_net", "all",
-"naive_bayes", "knn", "linear_svm", NULL};
+"naive_bayes", "knn", "linear_svm", "gbdt", "random_forest", "decision_tree", NULL};
 static const int algorithm_ids[] = {0, MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LOGISTIC, MLC_ALGO_LASSO,
-	MLC_ALGO_ELASTIC_NET, MLC_ALGO_ALL, MLC_ALGO_NAIVE_BAYES, MLC_ALGO_KNN, MLC_ALGO_LINEAR_SVM};
+	MLC_ALGO_ELASTIC_NET, MLC_ALGO_ALL, MLC_ALGO_NAIVE_BAYES, MLC_ALGO_KNN, MLC_ALGO_LINEAR_SVM,
+	MLC_ALGO_GBDT, MLC_ALGO_RANDOM_FOREST, MLC_ALGO_DECISION_TREE};
 static const char *const task_names[] = {"regression", "classification", NULL};
 static const char *const split_names[] = {"random", "stratified", "last", NULL};
 static const char *const deploy_names[] = {"best_score", "most_recent", "none", NULL};
@@ -90,6 +92,8 @@ typedef struct MlcTrainRun
 	int			knn_metric;		/* MLC_KNN_EUCLIDEAN or MLC_KNN_MANHATTAN */
 	double		intercept_scaling;	/* linear_svm */
 	char	   *importance_json;	/* feature importance rows (importance.h) */
+	MlcTreeParams tree;			/* tree learners (tree.h) */
+	char	   *tree_info;		/* the last tree fit's summary, for the metrics */
 
 	MlcDataset *ds;
 	MlcDataset *ds_rows;		/* the relation's dataset while ds holds test rows */
@@ -420,10 +424,17 @@ mlc_parse_hyperparams(MlcTrainRun *run)
 		run->algorithm == MLC_ALGO_LOGISTIC ? logistic_keys :
 		run->algorithm == MLC_ALGO_LASSO ? lasso_keys :
 		run->algorithm == MLC_ALGO_ELASTIC_NET ? enet_keys : linear_keys;
-	List	   *pairs = mlc_jsonb_pairs(run->hyperparams, "hyperparams");
+	List	   *pairs;
 	ListCell   *lc;
 	StringInfoData out;
 
+	if (MLC_IS_TREE_ALGO(run->algorithm))
+	{
+		run->hyperparams_json = mlc_tree_parse_hyperparams(run->hyperparams, run->algorithm, run->task,
+														   run->seed, &run->tree, &run->positive_label);
+		return;
+	}
+	pairs = mlc_jsonb_pairs(run->hyperparams, "hyperparams");
 	/* every setting starts from its default: a search parses several in turn */
 	run->alpha = 1.0;
 	run->l1_ratio = run->algorithm == MLC_ALGO_LASSO ? 1.0 : 0.5;
@@ -642,11 +653,16 @@ mlc_resolve_task(MlcTrainRun *run, Oid relid)
 		run->algorithm = run->task == MLC_TASK_REGRESSION ? MLC_ALGO_LINEAR : MLC_ALGO_LOGISTIC;
 	mlc_learner_check_task(run);
 	if (run->task == MLC_TASK_CLASSIFICATION && run->algorithm != MLC_ALGO_LOGISTIC &&
-		!mlc_learner_keys(run->algorithm))
+		!mlc_learner_keys(run->algorithm) && !MLC_IS_TREE_ALGO(run->algorithm))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"%s\" does not do classification", mlc_algorithm_name(run->algorithm)),
 				 errhint("Use algorithm => 'logistic' or 'auto' for a classification target.")));
+	if (run->sampling != MLC_SAMPLING_NONE && MLC_IS_TREE_ALGO(run->algorithm))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("sampling '%s' is not available for tree learners", sampling_names[run->sampling]),
+				 errhint("Remove sampling; trees handle imbalanced classes well, and their probabilities keep the class rates.")));
 	if (run->task == MLC_TASK_REGRESSION && run->algorithm == MLC_ALGO_LOGISTIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -874,6 +890,7 @@ mlc_notice_constant(MlcTrainRun *run, const char *name)
 	ereport(NOTICE,
 			(errmsg("feature column \"%s\" is constant in the training rows", name),
 			 errdetail("It cannot inform the model: %s.",
+					   MLC_IS_TREE_ALGO(run->algorithm) ? "no split can use it" :
 					   run->algorithm == MLC_ALGO_LINEAR ?
 					   "least squares gives it a coefficient of 0 (minimum-norm solution)" :
 					   run->algorithm == MLC_ALGO_NAIVE_BAYES ?
@@ -1041,6 +1058,60 @@ mlc_resample_fit_rows(MlcTrainRun *run, const double **X, int32 **y, int64 n, in
 	return nr;
 }
 
+/* Fit a tree learner on the training rows, read through the fitted preprocessing */
+static void
+mlc_fit_trees(MlcTrainRun *run)
+{
+	MlcModel   *m = run->model;
+	MlcTransformer t;
+	MlcTreeData d;
+	int64		n = run->ntrain;
+
+	mlc_transformer_init(&t, m, run->ds);
+	memset(&d, 0, sizeof(d));
+	d.t = &t;
+	d.rows = run->train_rows;
+	d.n = n;
+	if (run->task == MLC_TASK_REGRESSION)
+	{
+		double	   *y = mlc_alloc_large(sizeof(double) * Max(n, 1));
+
+		for (int64 i = 0; i < n; i++)
+			y[i] = run->ds->target.values[run->train_rows[i]];
+		d.y = y;
+	}
+	else
+	{
+		int32	   *y = palloc(sizeof(int32) * Max(n, 1));
+
+		for (int64 i = 0; i < n; i++)
+		{
+			int32		c = run->y[run->train_rows[i]];
+
+			y[i] = m->nclasses == 2 ? (c == m->positive_class ? 1 : 0) : c;
+		}
+		d.cls = y;
+		d.nclasses = m->nclasses;
+	}
+	run->tree_info = run->algorithm == MLC_ALGO_GBDT ? mlc_fit_gbdt(m, &d, &run->tree) :
+		mlc_fit_forest(m, &d, &run->tree);
+}
+
+/* Keeping NULLs as missing (impute 'none') is for tree learners only */
+static void
+mlc_check_impute_none(const MlcTrainRun *run)
+{
+	if (MLC_IS_TREE_ALGO(run->algorithm))
+		return;
+	for (int j = 0; j < run->model->ncolumns; j++)
+		if (run->model->columns[j].impute == MLC_IMPUTE_NONE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("impute 'none' of column \"%s\" needs a tree learner", run->model->columns[j].name),
+					 errhint("Only gbdt, random_forest and decision_tree split on missing values; pick another impute strategy for %s.",
+							 mlc_algorithm_name(run->algorithm))));
+}
+
 /* Fit the learner; least squares reads the rows in blocks, the others need X */
 static void
 mlc_fit(MlcTrainRun *run, const double *X)
@@ -1051,6 +1122,11 @@ mlc_fit(MlcTrainRun *run, const double *X)
 
 	m->algorithm = run->algorithm;
 	m->task = run->task;
+	if (MLC_IS_TREE_ALGO(run->algorithm))
+	{
+		mlc_fit_trees(run);
+		return;
+	}
 	if (run->task == MLC_TASK_REGRESSION)
 	{
 		MlcTrainRows tr;
@@ -1577,7 +1653,8 @@ mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 					 errhint("Use fewer folds.")));
 		run->train_rows = fit_rows;
 		run->ntrain = nfit;
-		fitted = mlc_preprocess_fit(run->ds, fit_rows, nfit, run->preprocess, &ignored);
+		fitted = mlc_preprocess_fit_for(run->ds, fit_rows, nfit, run->preprocess, &ignored,
+										MLC_IS_TREE_ALGO(run->algorithm));
 		fitted->nclasses = model->nclasses;
 		fitted->classes = model->classes;
 		fitted->positive_class = model->positive_class;
@@ -2051,8 +2128,9 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	if (run->search)
 		mlc_search(run);
 	{
-		MlcModel   *fitted = mlc_preprocess_fit(run->ds, run->train_rows, run->ntrain,
-												run->preprocess, &run->preprocess_json);
+		MlcModel   *fitted = mlc_preprocess_fit_for(run->ds, run->train_rows, run->ntrain,
+													run->preprocess, &run->preprocess_json,
+													MLC_IS_TREE_ALGO(run->algorithm));
 
 		fitted->nclasses = run->model->nclasses;
 		fitted->classes = run->model->classes;
@@ -2060,6 +2138,7 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		run->model = fitted;
 		run->select_json = mlc_run_select(run);
 	}
+	mlc_check_impute_none(run);
 	/* least squares reads preprocessed rows in blocks; logistic iterates over X */
 	if (mlc_needs_matrix(run))
 		X = mlc_preprocess_transform(run->model, run->ds, run->train_rows, run->ntrain);
@@ -2078,6 +2157,8 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		pfree(X);
 	mlc_set_baseline(run);
 	mlc_compute_metrics(run, NULL);
+	if (run->tree_info)
+		mlc_append_metrics(run, "learner", run->tree_info);
 	if (run->cv > 0)
 		mlc_cross_validate(run);
 	if (run->search_json)
@@ -2119,15 +2200,15 @@ static void
 mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext cxt)
 {
 	static const int regression[] = {MLC_ALGO_LINEAR, MLC_ALGO_RIDGE, MLC_ALGO_LASSO, MLC_ALGO_ELASTIC_NET,
-	MLC_ALGO_KNN};
+		MLC_ALGO_KNN, MLC_ALGO_GBDT, MLC_ALGO_RANDOM_FOREST, MLC_ALGO_DECISION_TREE};
 	static const int classification[] = {MLC_ALGO_LOGISTIC, MLC_ALGO_NAIVE_BAYES, MLC_ALGO_KNN,
-	MLC_ALGO_LINEAR_SVM};
+		MLC_ALGO_LINEAR_SVM, MLC_ALGO_GBDT, MLC_ALGO_RANDOM_FOREST, MLC_ALGO_DECISION_TREE};
 	const int  *algos;
-	int			chosen[8];
+	int			chosen[12];
 	int			nalgos;
-	int64		ids[8] = {0};
-	double		scores[8];
-	MlcTrainRun runs[8];
+	int64		ids[12] = {0};
+	double		scores[12];
+	MlcTrainRun runs[12];
 	int			best = -1;
 	bool		deployed;
 	List	   *pairs;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "model.h"
+#include "tree_layout.h"
 #include "pg_stubs.h"
 
 #undef fprintf
@@ -322,9 +323,105 @@ model_steps(void)
 	return m;
 }
 
+/*
+ * Tree learners (tree_layout.h): "age" numeric and "plan" ordinal, both
+ * keeping NULL as missing.  Two trees of one split each; a forest keeps one
+ * value per class in each leaf.
+ */
+static MlcModel *
+model_trees(int algorithm, bool multiclass)
+{
+	MlcModel   *m = palloc0(sizeof(MlcModel));
+	int			lw = (multiclass && algorithm != MLC_ALGO_GBDT) ? 3 : 1;
+	int			ngroups = (multiclass && algorithm == MLC_ALGO_GBDT) ? 3 : 1;
+	int			ntrees = 2 * ngroups;
+	int			nout = ngroups * lw;
+	int			nnodes = 3 * ntrees;
+	int			nleaves = 2 * ntrees;
+	int64		n = MLC_TREE_HEADER + nout + 2 * ntrees + MLC_TREE_NODE * nnodes + lw * nleaves;
+	double	   *v = palloc0(sizeof(double) * n);
+	double	   *nodes = v + MLC_TREE_HEADER + nout + 2 * ntrees;
+	double	   *leaves = nodes + MLC_TREE_NODE * nnodes;
+
+	m->task = MLC_TASK_CLASSIFICATION;
+	m->algorithm = (uint8) algorithm;
+	m->ncolumns = 2;
+	m->columns = palloc0(sizeof(MlcColumn) * 2);
+	set_numeric(&m->columns[0], "age", MLC_KIND_NUMERIC, MLC_SCALE_NONE, 0, 0, 1);
+	m->columns[0].impute = MLC_IMPUTE_NONE;
+	set_categorical(&m->columns[1], "plan", MLC_ENCODE_ORDINAL, -1, plans, 3);
+	m->columns[1].impute = MLC_IMPUTE_NONE;
+	m->columns[1].scale = MLC_SCALE_NONE;
+	m->columns[1].scale_by = 1;
+	m->nclasses = multiclass ? 3 : 2;
+	m->classes = (char **) (multiclass ? species : yesno);
+	m->positive_class = multiclass ? -1 : 1;
+	m->ncoef_rows = multiclass ? 3 : 1;
+	finish(m);
+	v[0] = MLC_TREE_LAYOUT;
+	v[1] = ntrees;
+	v[2] = ngroups;
+	v[3] = lw;
+	v[4] = nnodes;
+	v[5] = nleaves;
+	v[6] = algorithm == MLC_ALGO_GBDT ? MLC_TREE_COMBINE_SUM : MLC_TREE_COMBINE_MEAN;
+	v[7] = m->nfeatures;
+	for (int o = 0; o < nout; o++)
+		v[MLC_TREE_HEADER + o] = algorithm == MLC_ALGO_GBDT ? -0.5 : 0.0;
+	for (int t = 0; t < ntrees; t++)
+	{
+		double	   *nd = nodes + 3 * t * MLC_TREE_NODE;
+
+		v[MLC_TREE_HEADER + nout + 2 * t] = 3 * t;
+		v[MLC_TREE_HEADER + nout + 2 * t + 1] = t % ngroups;
+		/* the split: age <= 40 (t even) or plan <= 0.5 (t odd) */
+		nd[MLC_TN_FEATURE] = t % 2;
+		nd[MLC_TN_THRESHOLD] = t % 2 ? 0.5 : 40;
+		nd[MLC_TN_DEFAULT_LEFT] = t % 2 ? 0 : 1;
+		nd[MLC_TN_LEFT] = 3 * t + 1;
+		nd[MLC_TN_RIGHT] = 3 * t + 2;
+		nd[MLC_TN_LEAF] = -1;
+		nd[MLC_TN_GAIN] = 1.5 + t;
+		nd[MLC_TN_COVER] = 10;
+		for (int c = 1; c <= 2; c++)
+		{
+			double	   *lf = nd + c * MLC_TREE_NODE;
+
+			lf[MLC_TN_FEATURE] = -1;
+			lf[MLC_TN_LEFT] = lf[MLC_TN_RIGHT] = -1;
+			lf[MLC_TN_LEAF] = 2 * t + c - 1;
+			lf[MLC_TN_COVER] = c == 1 ? 4 : 6;
+		}
+	}
+	for (int l = 0; l < nleaves * lw; l++)
+		leaves[l] = lw == 1 ? ((l % 4) - 1.5) * 0.2 : ((l % lw) == (l / lw) % lw ? 0.6 : 0.2);
+	m->nlearner_params = n;
+	m->learner_params = v;
+	return m;
+}
+
+/* Models 12-14: gbdt binary, gbdt multiclass, random forest multiclass */
+static MlcModel *
+model_gbdt(void)
+{
+	return model_trees(MLC_ALGO_GBDT, false);
+}
+
+static MlcModel *
+model_gbdt_multi(void)
+{
+	return model_trees(MLC_ALGO_GBDT, true);
+}
+
+static MlcModel *
+model_forest_multi(void)
+{
+	return model_trees(MLC_ALGO_RANDOM_FOREST, true);
+}
+
 typedef MlcModel *(*ModelBuilder) (void);
 
-/* Model 8: naive Bayes on model 1's columns: Gaussian age, categorical plan */
+/* Model 9: naive Bayes on model 1's columns: Gaussian age, categorical plan */
 static MlcModel *
 model_naive_bayes(void)
 {
@@ -352,7 +449,7 @@ model_naive_bayes(void)
 	return m;
 }
 
-/* Model 9: k nearest neighbors (k = 2) keeping three rows of model 1's features */
+/* Model 10: k nearest neighbors (k = 2) keeping three rows of model 1's features */
 static MlcModel *
 model_knn(void)
 {
@@ -378,7 +475,7 @@ model_knn(void)
 	return m;
 }
 
-/* Model 10: one-vs-rest linear SVM on model 2's columns */
+/* Model 11: one-vs-rest linear SVM on model 2's columns */
 static MlcModel *
 model_linear_svm(void)
 {
@@ -391,7 +488,8 @@ model_linear_svm(void)
 static const ModelBuilder builders[] = {
 	model_regression, model_binary, model_multinomial, model_empty, model_wide,
 	model_regression_v2, model_binary_v2, model_multinomial_v2, model_steps,
-	model_naive_bayes, model_knn, model_linear_svm
+	model_naive_bayes, model_knn, model_linear_svm, model_gbdt, model_gbdt_multi,
+	model_forest_multi
 };
 
 /* Serialize a model, or die with the error */
@@ -501,14 +599,70 @@ write_sql_blobs(void)
 	return 0;
 }
 
+/* Offset in blob b of learner parameter k of model_gbdt (found by its header) */
+static int
+tree_param_offset(const bytea *b, int k)
+{
+	double		head[4] = {MLC_TREE_LAYOUT, 2, 1, 1};
+	int			len = VARSIZE(b) - VARHDRSZ;
+
+	for (int i = 0; i + 32 <= len; i++)
+		if (memcmp(VARDATA(b) + i, head, 32) == 0)
+			return i + 8 * k;
+	fprintf(stderr, "gen_seeds: tree header not found\n");
+	exit(1);
+}
+
+/* Print the tree blob with learner parameter k set to v, resealed */
+static void
+print_tree_patch(const char *name, const bytea *b, int k, double v)
+{
+	print_blob(name, b, tree_param_offset(b, k), (const uint8 *) &v, 8, 0, true);
+}
+
+/*
+ * Hex blobs for sql/trees.sql: the binary gbdt model (2 trees: node 0 splits
+ * age, nodes 1-2 leaves; node 3 splits plan, nodes 4-5 leaves) and copies with
+ * one tree field broken, resealed.  Learner parameter k of node i field f is
+ * 8 + 1 + 2 * 2 + 8 * i + f.
+ */
+static int
+write_sql_tree_blobs(void)
+{
+	bytea	   *b = serialize_or_die(model_gbdt());
+	int			nodes = MLC_TREE_HEADER + 1 + 4;
+
+	print_blob("tree_valid", b, 0, NULL, 0, 0, false);
+	print_tree_patch("tree_layout", b, 0, 2);
+	print_tree_patch("tree_count", b, 1, 3);
+	print_tree_patch("tree_combine", b, 6, MLC_TREE_COMBINE_MEAN);
+	print_tree_patch("tree_nfeatures", b, 7, 3);
+	print_tree_patch("tree_nodes", b, 4, 7);
+	print_tree_patch("tree_start", b, MLC_TREE_HEADER + 1 + 2, 1);
+	print_tree_patch("tree_group", b, MLC_TREE_HEADER + 1 + 1, 1);
+	print_tree_patch("tree_feature", b, nodes + MLC_TN_FEATURE, 2);
+	print_tree_patch("tree_fraction", b, nodes + MLC_TN_FEATURE, 0.5);
+	print_tree_patch("tree_cycle", b, nodes + MLC_TN_LEFT, 0);
+	print_tree_patch("tree_other_tree", b, nodes + MLC_TN_RIGHT, 4);
+	print_tree_patch("tree_shared_child", b, nodes + MLC_TN_RIGHT, 1);
+	print_tree_patch("tree_orphan", b, nodes + 3 * MLC_TREE_NODE + MLC_TN_RIGHT, 4);
+	print_tree_patch("tree_leaf_index", b, nodes + MLC_TREE_NODE + MLC_TN_LEAF, 4);
+	print_tree_patch("tree_leaf_child", b, nodes + MLC_TREE_NODE + MLC_TN_LEFT, 2);
+	print_tree_patch("tree_default", b, nodes + MLC_TN_DEFAULT_LEFT, 2);
+	print_tree_patch("tree_cover", b, nodes + MLC_TN_COVER, -1);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--sql") == 0)
 		return write_sql_blobs();
+	if (argc == 2 && strcmp(argv[1], "--sql-trees") == 0)
+		return write_sql_tree_blobs();
 	if (argc != 2)
 	{
-		fprintf(stderr, "usage: %s CORPUS_DIR | --sql\n", argv[0]);
+		fprintf(stderr, "usage: %s CORPUS_DIR | --sql | --sql-trees\n", argv[0]);
 		return 2;
 	}
 	return write_corpus(argv[1]);

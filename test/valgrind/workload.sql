@@ -60,3 +60,12 @@ SELECT count(*) FROM ml_compare('c');
 SELECT (ml_compare_models(min(m.model_id), max(m.model_id))).p_value IS NOT NULL FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name = 'c';
 SELECT ml_naive_bayes_stats(id % 3, ARRAY[a, y], ARRAY[id % 4])->0->'count' FROM t;
 SELECT mlcycle.fuzz_model_loader(m.model, 300, 2) FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name IN ('nb', 'kn', 'sv');
+-- tree learners: boosting with early stopping and subsampling, multiclass, forest, CART, TreeSHAP
+SELECT count(*) FROM ml_train('tg', 't', 'lab', algorithm => 'gbdt', exclude => '{id,y}', hyperparams => '{"n_estimators": 12, "early_stopping_rounds": 3, "subsample": 0.8, "colsample_bytree": 0.7, "max_leaves": 6}');
+SELECT count(*) FROM ml_train('tgm', 't', 'c', algorithm => 'gbdt', exclude => '{id,lab}', hyperparams => '{"n_estimators": 4, "max_bin": 300}');
+SELECT count(*) FROM ml_train('trf', 't', 'c', algorithm => 'random_forest', exclude => '{id,lab}', hyperparams => '{"n_estimators": 4, "max_depth": 8}');
+SELECT count(*) FROM ml_train('td', 't', 'y', algorithm => 'decision_tree', exclude => '{id,lab}', hyperparams => '{"max_depth": 5}', cv => 2);
+SELECT sum(ml_predict('tg', t)), sum(ml_predict('td', t)), count(ml_predict_proba('tgm', t)), count(ml_predict_class('trf', t)) FROM t;
+SELECT count(*) FROM ml_explain('tg', (SELECT t FROM t LIMIT 1));
+SELECT count(*) FROM ml_explain('trf', (SELECT t FROM t LIMIT 1));
+SELECT mlcycle.fuzz_model_loader(m.model, 500, 2) FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name = 'trf';
