@@ -40,6 +40,7 @@ PG_FUNCTION_INFO_V1(mlc_outliers);
 PG_FUNCTION_INFO_V1(mlc_duplicates);
 PG_FUNCTION_INFO_V1(mlc_correlations);
 PG_FUNCTION_INFO_V1(mlc_feature_scores);
+PG_FUNCTION_INFO_V1(mlc_numeric_float8);
 
 /* ------------------------------------------------------------------------
  * Columns
@@ -90,6 +91,53 @@ mlc_explore_kind(Oid typid, bool *integer)
 	}
 }
 
+/*
+ * mlcycle.numeric_float8(numeric): the value of numeric::float8 without
+ * strtod when it can be had exactly.  A decimal of at most 15 significant
+ * digits and 22 fraction digits is m / 10^f with m and 10^f exact doubles,
+ * and IEEE division rounds that correctly, as strtod does; anything else
+ * (more digits, NaN, infinities) goes through float8in like the cast.
+ */
+Datum
+mlc_numeric_float8(PG_FUNCTION_ARGS)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	char	   *str = DatumGetCString(DirectFunctionCall1(numeric_out, PG_GETARG_DATUM(0)));
+	const char *p = str;
+	bool		neg = false;
+	uint64		m = 0;
+	int			digits = 0;
+	int			frac = -1;
+	double		v;
+
+	if (*p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	for (; *p; p++)
+	{
+		if (*p == '.' && frac < 0)
+		{
+			frac = 0;
+			continue;
+		}
+		if (*p < '0' || *p > '9' || (m > 0 && ++digits > 15))
+			PG_RETURN_DATUM(DirectFunctionCall1(float8in, CStringGetDatum(str)));
+		if (m == 0 && *p != '0')
+			digits = 1;
+		m = m * 10 + (*p - '0');
+		if (frac >= 0)
+			frac++;
+	}
+	if (frac > 22 || (p == str + neg))
+		PG_RETURN_DATUM(DirectFunctionCall1(float8in, CStringGetDatum(str)));
+	v = (double) m / pow10[Max(frac, 0)];
+	pfree(str);
+	PG_RETURN_FLOAT8(neg ? -v : v);
+}
+
 /* Every column of relid the caller may read (an error names the first one not) */
 MlcExploreCol *
 mlc_explore_columns(Oid relid, int *ncols)
@@ -120,7 +168,9 @@ mlc_explore_columns(Oid relid, int *ncols)
 		c->typid = att->atttypid;
 		c->kind = mlc_explore_kind(att->atttypid, &c->integer);
 		q = quote_identifier(c->name);
-		if (c->kind == MLC_EXPLORE_NUMERIC)
+		if (c->kind == MLC_EXPLORE_NUMERIC && getBaseType(c->typid) == NUMERICOID)
+			c->expr = psprintf("mlcycle.numeric_float8(%s)", q);
+		else if (c->kind == MLC_EXPLORE_NUMERIC)
 			c->expr = psprintf("%s::float8", q);
 		else if (c->kind == MLC_EXPLORE_TEMPORAL)
 			c->expr = psprintf("extract(epoch FROM %s)::float8", q);

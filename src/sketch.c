@@ -421,6 +421,20 @@ mlc_ns_add_level(MlcNumSummary *s)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * Record m values in HLL registers.  A sketch's registers cover every value
+ * except those still in level 0: they are hashed in one batch when level 0 is
+ * compacted (registers in L1 cache, not one miss per row), and readers add
+ * level 0 themselves.  Registers keep maxima, so a value counted twice (a
+ * state of an earlier build) changes nothing.
+ */
+static void
+mlc_ns_hll_add_values(uint8 *reg, const double *v, int m)
+{
+	for (int i = 0; i < m; i++)
+		mlc_hll_add(reg, mlc_hash_double(v[i]));
+}
+
 /* An unsigned key with the order of a double (finite values and infinities) */
 static inline uint64
 mlc_double_key(double v)
@@ -534,7 +548,10 @@ mlc_ns_compact_level(MlcNumSummary *s, int h)
 	int			off = (int) ((s->toggles >> h) & 1);
 
 	if (h == 0)
+	{
+		mlc_ns_hll_add_values(mlc_ns_hll(s), items, m);
 		mlc_radix_sort(items, m);
+	}
 	else
 		mlc_level_sort(items, m);
 	for (int i = 0; i < pairs; i++)
@@ -563,11 +580,10 @@ mlc_ns_compact(MlcNumSummary *s)
 	return s;
 }
 
-/* Insert a finite value into the sketch part (HLL and level 0) */
+/* Insert a finite value into the sketch part (level 0; HLL when it is compacted) */
 static inline MlcNumSummary *
 mlc_ns_sketch_insert(MlcNumSummary *s, double v)
 {
-	mlc_hll_add(mlc_ns_hll(s), mlc_hash_double(v));
 	mlc_ns_level(s, 0)[s->level_n[0]++] = v;
 	if (s->level_n[0] >= MLC_SKETCH_K)
 		s = mlc_ns_compact(s);
@@ -701,6 +717,7 @@ mlc_ns_merge_sketches(MlcNumSummary *a, MlcNumSummary *b, const MlcNumSummary *c
 	int			top = 0;
 	uint64		toggles = a->toggles;
 	double		err = 0.0;
+	uint8	   *hll0 = palloc0(MLC_HLL_M);	/* level-0 values compacted here */
 	MlcNumSummary *t;
 
 	for (int h = 0; h < MLC_NS_MAX_LEVELS; h++)
@@ -724,6 +741,9 @@ mlc_ns_merge_sketches(MlcNumSummary *a, MlcNumSummary *b, const MlcNumSummary *c
 		if (m >= MLC_SKETCH_K)
 		{
 			int			off = (int) ((toggles >> h) & 1);
+
+			if (h == 0)
+				mlc_ns_hll_add_values(hll0, cur, m);
 
 			if (h + 1 >= MLC_NS_MAX_LEVELS)
 				ereport(ERROR,
@@ -756,7 +776,8 @@ mlc_ns_merge_sketches(MlcNumSummary *a, MlcNumSummary *b, const MlcNumSummary *c
 		t->level_n[h] = nlev[h];
 	}
 	for (int i = 0; i < MLC_HLL_M; i++)
-		mlc_ns_hll(t)[i] = Max(mlc_ns_hll(a)[i], mlc_ns_hll(b)[i]);
+		mlc_ns_hll(t)[i] = Max(Max(mlc_ns_hll(a)[i], mlc_ns_hll(b)[i]), hll0[i]);
+	pfree(hll0);
 	return t;
 }
 
@@ -1040,14 +1061,15 @@ mlc_fs_add(MlcFreqSummary *s, uint64 h, const char *str, int len, int64 count)
 	uint32		slot;
 	uint32		keep = (uint32) len;
 
-	if (s->flags & MLC_FS_HLL)
-		mlc_hll_add(mlc_fs_hll(s), h);
 	slot = mlc_fs_find(s, h);
 	if (mlc_fs_slots(s)[slot] >= 0)
 	{
 		mlc_fs_entries(s)[mlc_fs_slots(s)[slot]].count += count;
 		return s;
 	}
+	/* a category in the table is in the registers already (added with it, or when they began) */
+	if (s->flags & MLC_FS_HLL)
+		mlc_hll_add(mlc_fs_hll(s), h);
 	if (keep > MLC_FREQ_MAX_BYTES)
 		keep = pg_mbcliplen(str, len, MLC_FREQ_MAX_BYTES);
 	if (s->nentries >= MLC_FREQ_EXACT_MAX)
@@ -1221,11 +1243,16 @@ mlc_num_summary_stats(bytea *state, MlcNumStats *st)
 	if (s->flags & MLC_NS_SKETCH)
 	{
 		int			top = 0;
+		uint8	   *reg = palloc(MLC_HLL_M);
 
 		for (int h = 0; h < s->nlevels; h++)
 			if (s->level_n[h] > 0)
 				top = h;
-		st->distinct = round(mlc_hll_estimate(mlc_ns_hll(s))) + specials;
+		/* the registers, and the values of level 0 not yet in them */
+		memcpy(reg, mlc_ns_hll(s), MLC_HLL_M);
+		mlc_ns_hll_add_values(reg, mlc_ns_level(s, 0), s->level_n[0]);
+		st->distinct = round(mlc_hll_estimate(reg)) + specials;
+		pfree(reg);
 		st->distinct_exact = false;
 		st->quantiles_exact = false;
 		/* compaction error plus the weight of one top-level item */
