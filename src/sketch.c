@@ -147,7 +147,8 @@ mlc_sketch_corrupt(const char *what)
 bytea *
 mlc_sketch_state_arg(FunctionCallInfo fcinfo, int argno)
 {
-	bytea	   *b = PG_GETARG_BYTEA_P(argno);
+	struct varlena *v = (struct varlena *) PG_GETARG_POINTER(argno);
+	bytea	   *b = VARATT_IS_EXTENDED(v) ? (bytea *) pg_detoast_datum(v) : v;
 
 	if (((uintptr_t) b) % MAXIMUM_ALIGNOF != 0)
 	{
@@ -455,51 +456,85 @@ mlc_key_double(uint64 k)
 	return v;
 }
 
+/* radix sort digits: 6 passes of 11 bits cover a 64-bit key */
+#define MLC_RADIX_BITS		11
+#define MLC_RADIX_PASSES	6
+#define MLC_RADIX_MASK		((1 << MLC_RADIX_BITS) - 1)
+/* most items one sort takes: its counters are 16 bits (a merge sorts < 3 levels) */
+#define MLC_RADIX_MAX		65535
+
 /*
- * Sort m doubles by an LSD radix sort on their order-preserving keys, a byte
- * per pass; passes where every key has the same byte are skipped.  No
+ * Sort m doubles by an LSD radix sort on their order-preserving keys, 11
+ * bits per pass (the six histograms, 24 kB, are made in one pass and stay in
+ * L1); passes where every key has the same digit are skipped.  No
  * comparisons, so no mispredicted branches: the sketch's hot path.
  */
 static void
-mlc_radix_sort(double *a, int m)
+mlc_radix_sort_hll(double *a, int m, uint8 *reg)
 {
-	uint64	   *src = palloc(m * sizeof(uint64));
-	uint64	   *dst = palloc(m * sizeof(uint64));
-	int			counts[8][256];
+	uint64	   *src;
+	uint64	   *dst;
+	uint16		counts[MLC_RADIX_PASSES][1 << MLC_RADIX_BITS];
 
+	if (m < 2)
+	{
+		if (reg != NULL)
+			mlc_ns_hll_add_values(reg, a, m);
+		return;
+	}
+	if (m > MLC_RADIX_MAX)
+		elog(ERROR, "mlcycle: radix sort of %d items", m);
+	src = palloc(2 * (Size) m * sizeof(uint64));
+	dst = src + m;
 	memset(counts, 0, sizeof(counts));
 	for (int i = 0; i < m; i++)
 	{
 		uint64		k = mlc_double_key(a[i]);
 
 		src[i] = k;
-		for (int p = 0; p < 8; p++)
-			counts[p][(k >> (8 * p)) & 0xFF]++;
+		counts[0][k & MLC_RADIX_MASK]++;
+		counts[1][(k >> 11) & MLC_RADIX_MASK]++;
+		counts[2][(k >> 22) & MLC_RADIX_MASK]++;
+		counts[3][(k >> 33) & MLC_RADIX_MASK]++;
+		counts[4][(k >> 44) & MLC_RADIX_MASK]++;
+		counts[5][k >> 55]++;
 	}
-	for (int p = 0; p < 8; p++)
+	for (int p = 0; p < MLC_RADIX_PASSES; p++)
 	{
+		int			shift = MLC_RADIX_BITS * p;
+		uint16	   *c = counts[p];
 		int			pos = 0;
 		uint64	   *t;
 
-		if (m == 0 || counts[p][(src[0] >> (8 * p)) & 0xFF] == m)
+		if (c[(src[0] >> shift) & MLC_RADIX_MASK] == m)
 			continue;
-		for (int d = 0; d < 256; d++)
+		for (int d = 0; d <= MLC_RADIX_MASK; d++)
 		{
-			int			c = counts[p][d];
+			int			n = c[d];
 
-			counts[p][d] = pos;
-			pos += c;
+			c[d] = pos;
+			pos += n;
 		}
 		for (int i = 0; i < m; i++)
-			dst[counts[p][(src[i] >> (8 * p)) & 0xFF]++] = src[i];
+			dst[c[(src[i] >> shift) & MLC_RADIX_MASK]++] = src[i];
 		t = src;
 		src = dst;
 		dst = t;
 	}
 	for (int i = 0; i < m; i++)
 		a[i] = mlc_key_double(src[i]);
-	pfree(src);
-	pfree(dst);
+	/* sorted: a value equal to the one before it hashes alike */
+	if (reg != NULL)
+		for (int i = 0; i < m; i++)
+			if (i == 0 || src[i] != src[i - 1])
+				mlc_hll_add(reg, mlc_hash_double(a[i]));
+	pfree(Min(src, dst));
+}
+
+static inline void
+mlc_radix_sort(double *a, int m)
+{
+	mlc_radix_sort_hll(a, m, NULL);
 }
 
 /*
@@ -548,10 +583,7 @@ mlc_ns_compact_level(MlcNumSummary *s, int h)
 	int			off = (int) ((s->toggles >> h) & 1);
 
 	if (h == 0)
-	{
-		mlc_ns_hll_add_values(mlc_ns_hll(s), items, m);
-		mlc_radix_sort(items, m);
-	}
+		mlc_radix_sort_hll(items, m, mlc_ns_hll(s));
 	else
 		mlc_level_sort(items, m);
 	for (int i = 0; i < pairs; i++)
@@ -742,14 +774,11 @@ mlc_ns_merge_sketches(MlcNumSummary *a, MlcNumSummary *b, const MlcNumSummary *c
 		{
 			int			off = (int) ((toggles >> h) & 1);
 
-			if (h == 0)
-				mlc_ns_hll_add_values(hll0, cur, m);
-
 			if (h + 1 >= MLC_NS_MAX_LEVELS)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("summary sketch cannot hold more values")));
-			mlc_radix_sort(cur, m);
+			mlc_radix_sort_hll(cur, m, h == 0 ? hll0 : NULL);
 			carry = palloc((m / 2) * sizeof(double));
 			for (int i = 0; i < m / 2; i++)
 				carry[i] = cur[2 * i + off];
