@@ -467,7 +467,8 @@ mlc_key_double(uint64 k)
  * Sort m doubles by an LSD radix sort on their order-preserving keys, 11
  * bits per pass (the six histograms, 24 kB, are made in one pass and stay in
  * L1); passes where every key has the same digit are skipped.  No
- * comparisons, so no mispredicted branches: the sketch's hot path.
+ * comparisons, so no mispredicted branches: the sketch's hot path.  With reg,
+ * also record the values in HLL registers, once per run of equal values.
  */
 static void
 mlc_radix_sort_hll(double *a, int m, uint8 *reg)
@@ -1049,13 +1050,49 @@ mlc_fs_rebuild(MlcFreqSummary *s, uint32 min_entries, uint32 min_pool, bool hll,
 	return t;
 }
 
-static int
-mlc_cmp_int64_desc(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
+#define ST_SORT mlc_sort_int64_desc
+#define ST_ELEMENT_TYPE int64
+#define ST_COMPARE(a, b) ((*(a) < *(b)) - (*(a) > *(b)))
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
-	return (x < y) - (x > y);
+/*
+ * What mlc_fs_rebuild(s, 16, s->pool_used, true, sub) makes, byte for byte,
+ * made in s itself (which has its registers): no allocation and the table
+ * stays in cache.  Entries and their text keep their order, so the text
+ * moves only towards the start of the pool.
+ */
+static MlcFreqSummary *
+mlc_fs_lower_in_place(MlcFreqSummary *s, int64 sub)
+{
+	MlcFreqEntry *e = mlc_fs_entries(s);
+	char	   *pool = mlc_fs_pool(s);
+	uint32		old_n = s->nentries;
+	uint32		old_used = s->pool_used;
+	uint32		n = 0;
+	uint32		used = 0;
+
+	memset(mlc_fs_slots(s), 0xFF, s->nslots * sizeof(int32));
+	for (uint32 i = 0; i < old_n; i++)
+	{
+		if (e[i].count - sub <= 0)
+			continue;
+		memmove(pool + used, pool + e[i].offset, e[i].len);
+		e[n] = e[i];
+		e[n].offset = used;
+		e[n].count -= sub;
+		used += e[n].len;
+		mlc_fs_slots(s)[mlc_fs_find(s, e[n].hash)] = (int32) n;
+		n++;
+	}
+	memset(&e[n], 0, (old_n - n) * sizeof(MlcFreqEntry));
+	memset(pool + used, 0, old_used - used);
+	s->nentries = n;
+	s->pool_used = used;
+	return s;
 }
 
 /*
@@ -1074,10 +1111,13 @@ mlc_fs_prune(MlcFreqSummary *s)
 
 	for (uint32 i = 0; i < s->nentries; i++)
 		counts[i] = e[i].count;
-	qsort(counts, s->nentries, sizeof(int64), mlc_cmp_int64_desc);
+	mlc_sort_int64_desc(counts, s->nentries);
 	c = counts[MLC_FREQ_KEEP];
 	pfree(counts);
-	t = mlc_fs_rebuild(s, 16, s->pool_used, true, c);
+	if ((s->flags & MLC_FS_HLL) && s->pool_cap >= 256)
+		t = mlc_fs_lower_in_place(s, c);
+	else
+		t = mlc_fs_rebuild(s, 16, s->pool_used, true, c);
 	t->decrement += c;
 	t->flags |= MLC_FS_PRUNED;
 	return t;
