@@ -488,6 +488,10 @@ mlc_radix_sort_hll(double *a, int m, uint8 *reg)
 	src = palloc(2 * (Size) m * sizeof(uint64));
 	dst = src + m;
 	memset(counts, 0, sizeof(counts));
+	/* the registers were likely evicted since the last compaction: fetch them during the sort */
+	if (reg != NULL)
+		for (int i = 0; i < MLC_HLL_M; i += 64)
+			__builtin_prefetch(reg + i, 1);
 	for (int i = 0; i < m; i++)
 	{
 		uint64		k = mlc_double_key(a[i]);
@@ -563,8 +567,21 @@ mlc_level_sort(double *a, int m)
 			return;
 		}
 	tmp = palloc(m * sizeof(double));
-	for (i = 0, j = split, k = 0; k < m; k++)
-		tmp[k] = (j >= m || (i < split && a[i] <= a[j])) ? a[i++] : a[j++];
+	/* branch-free merge: which run gives the next item is a coin toss */
+	for (i = 0, j = split, k = 0; i < split && j < m; k++)
+	{
+		double		x = a[i];
+		double		y = a[j];
+		bool		left = x <= y;
+
+		tmp[k] = left ? x : y;
+		i += left;
+		j += !left;
+	}
+	while (i < split)
+		tmp[k++] = a[i++];
+	while (j < m)
+		tmp[k++] = a[j++];
 	memcpy(a, tmp, m * sizeof(double));
 	pfree(tmp);
 }
@@ -617,7 +634,11 @@ mlc_ns_compact(MlcNumSummary *s)
 static inline MlcNumSummary *
 mlc_ns_sketch_insert(MlcNumSummary *s, double v)
 {
-	mlc_ns_level(s, 0)[s->level_n[0]++] = v;
+	double	   *level0 = mlc_ns_level(s, 0);
+
+	/* the next cache line of level 0, ready when this one is full */
+	__builtin_prefetch(level0 + s->level_n[0] + 8, 1);
+	level0[s->level_n[0]++] = v;
 	if (s->level_n[0] >= MLC_SKETCH_K)
 		s = mlc_ns_compact(s);
 	return s;
