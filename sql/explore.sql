@@ -136,7 +136,7 @@ FROM (SELECT round(((random() - 0.5) * 10 ^ (floor(random() * 40) - 20))::numeri
 	  SELECT unnest('{0, -0.000, 1, -1, 0.1, 0.3, -0.0001, 10000, 1e22, -2.5e22, 1e23, 1e-22, 1e-23, 1.5e-30,
 					  9007199254740991, 9007199254740992, 9007199254740993, 4503599627370497.5, 99999999999999999,
 					  12345678.12345678, 123456789012345678901234567890, 1e308, 1e-308, NaN, Infinity, -Infinity}'::numeric[])) q(x);
-SELECT mlcycle.numeric_float8(NULL), mlcycle.numeric_float8(1e400);
+SELECT mlcycle.numeric_float8(NULL) AS null_in, mlcycle.numeric_float8(-12.5) AS neg, mlcycle.numeric_float8(0.1) AS tenth, mlcycle.numeric_float8('-Infinity') AS neg_inf;
 
 -- every aggregate of the extension has a combine function and a bytea or float8[] state
 SELECT p.proname, a.aggtranstype::regtype, a.aggcombinefn
