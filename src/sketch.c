@@ -985,6 +985,13 @@ mlc_fs_check_entries(MlcFreqSummary *s)
 	}
 	if (used != s->nentries)
 		mlc_sketch_corrupt("slots do not match the entries");
+	/* texts in entry order without overlap, as appends leave them: copies fit pool_used */
+	for (uint32 i = 0, end = 0; i < s->nentries; i++)
+	{
+		if (e[i].offset < end)
+			mlc_sketch_corrupt("entries overlap");
+		end = e[i].offset + e[i].len;
+	}
 }
 
 /* A new categorical summary (counts copied from src when given) */
@@ -1053,6 +1060,8 @@ mlc_fs_rebuild(MlcFreqSummary *s, uint32 min_entries, uint32 min_pool, bool hll,
 	MlcFreqSummary *t;
 	MlcFreqEntry *e = mlc_fs_entries(s);
 
+	/* a state from the per-row path has had its header checked only */
+	mlc_fs_check_entries(s);
 	while (nslots / 2 < min_entries)
 		nslots *= 2;
 	while (pool < min_pool)
@@ -1136,7 +1145,10 @@ mlc_fs_prune(MlcFreqSummary *s)
 	c = counts[MLC_FREQ_KEEP];
 	pfree(counts);
 	if ((s->flags & MLC_FS_HLL) && s->pool_cap >= 256)
+	{
+		mlc_fs_check_entries(s);
 		t = mlc_fs_lower_in_place(s, c);
+	}
 	else
 		t = mlc_fs_rebuild(s, 16, s->pool_used, true, c);
 	t->decrement += c;
