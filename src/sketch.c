@@ -53,8 +53,9 @@
 
 /*
  * Numeric summary.  Exact mode: data[] holds the n finite values.  Sketch
- * mode: data[] holds the HLL registers (MLC_HLL_M bytes), then nlevels levels
- * of MLC_NS_LEVEL_CAP doubles; an item of level h stands for 2^h values.
+ * mode: data[] holds the HLL registers (MLC_HLL_M bytes: every value but those
+ * still in level 0), then nlevels levels of MLC_NS_LEVEL_CAP doubles; an item
+ * of level h stands for 2^h values.
  */
 typedef struct MlcNumSummary
 {
