@@ -126,6 +126,18 @@ SELECT ml_covariance(ARRAY[a, b]) FROM (VALUES (1.0, 2.0), (2.0, 4.5), (3.0, NUL
 SELECT ml_covariance(r) FROM (VALUES ('{1,2}'::float8[]), ('{1,2,3}')) q(r);
 SELECT ml_covariance(ARRAY[a]) FROM (VALUES ('Infinity'::float8)) q(a);
 
+-- exploration reads numeric columns through mlcycle.numeric_float8: numeric::float8 to the
+-- bit, by its exact path (at most 2^53 scaled by 10^-22..) or by the cast (the rest)
+SELECT setseed(0.25);
+SELECT count(*) AS n, count(*) FILTER (WHERE mlcycle.numeric_float8(x)::text IS DISTINCT FROM x::float8::text) AS differ
+FROM (SELECT round(((random() - 0.5) * 10 ^ (floor(random() * 40) - 20))::numeric, floor(random() * 30)::int)
+	  FROM generate_series(1, 20000)
+	  UNION ALL
+	  SELECT unnest('{0, -0.000, 1, -1, 0.1, 0.3, -0.0001, 10000, 1e22, -2.5e22, 1e23, 1e-22, 1e-23, 1.5e-30,
+					  9007199254740991, 9007199254740992, 9007199254740993, 4503599627370497.5, 99999999999999999,
+					  12345678.12345678, 123456789012345678901234567890, 1e308, 1e-308, NaN, Infinity, -Infinity}'::numeric[])) q(x);
+SELECT mlcycle.numeric_float8(NULL) AS null_in, mlcycle.numeric_float8(-12.5) AS neg, mlcycle.numeric_float8(0.1) AS tenth, mlcycle.numeric_float8('-Infinity') AS neg_inf;
+
 -- every aggregate of the extension has a combine function and a bytea or float8[] state
 SELECT p.proname, a.aggtranstype::regtype, a.aggcombinefn
 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid

@@ -40,6 +40,7 @@ PG_FUNCTION_INFO_V1(mlc_outliers);
 PG_FUNCTION_INFO_V1(mlc_duplicates);
 PG_FUNCTION_INFO_V1(mlc_correlations);
 PG_FUNCTION_INFO_V1(mlc_feature_scores);
+PG_FUNCTION_INFO_V1(mlc_numeric_float8);
 
 /* ------------------------------------------------------------------------
  * Columns
@@ -90,6 +91,96 @@ mlc_explore_kind(Oid typid, bool *integer)
 	}
 }
 
+/*
+ * mlcycle.numeric_float8(numeric): the value of numeric::float8 without its
+ * numeric_out + strtod when it can be had exactly.  The on-disk numeric
+ * format (fixed across releases for pg_upgrade; numeric.c) is a sign, a
+ * weight and base-10000 digits, so a finite value is m * 10^e with an
+ * integer m.  When m <= 2^53 and either e >= 0 with m * 10^e <= 2^53 (an exact
+ * double) or -22 <= e < 0 (m and 10^-e exact doubles, and IEEE division
+ * rounds their quotient correctly, as strtod does), the result is the cast's
+ * to the bit; anything else (NaN, infinities, more digits) is the cast.
+ */
+#define MLC_NUMERIC_SIGN_MASK	0xC000
+#define MLC_NUMERIC_NEG			0x4000
+#define MLC_NUMERIC_SHORT		0x8000
+#define MLC_NUMERIC_SPECIAL		0xC000
+#define MLC_NUMERIC_SHORT_SIGN	0x2000
+#define MLC_NUMERIC_SHORT_WSIGN 0x0040
+#define MLC_NUMERIC_SHORT_WMASK 0x003F
+#define MLC_NBASE				10000
+#define MLC_EXACT_INT_MAX		(UINT64CONST(1) << 53)
+
+Datum
+mlc_numeric_float8(PG_FUNCTION_ARGS)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	struct varlena *num = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+	const char *p = VARDATA_ANY(num);
+	Size		len = VARSIZE_ANY_EXHDR(num);
+	uint16		header;
+	int16		weight;
+	bool		neg;
+	Size		hdr;
+	int			ndigits;
+	uint64		m = 0;
+	int			e;
+	double		v;
+
+	if (len < sizeof(uint16))
+		PG_RETURN_DATUM(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0)));
+	memcpy(&header, p, sizeof(header));
+	if ((header & MLC_NUMERIC_SIGN_MASK) == MLC_NUMERIC_SPECIAL)
+		PG_RETURN_DATUM(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0)));
+	if ((header & MLC_NUMERIC_SIGN_MASK) == MLC_NUMERIC_SHORT)
+	{
+		hdr = sizeof(uint16);
+		neg = (header & MLC_NUMERIC_SHORT_SIGN) != 0;
+		weight = (int16) (((header & MLC_NUMERIC_SHORT_WSIGN) ? ~MLC_NUMERIC_SHORT_WMASK : 0) |
+						  (header & MLC_NUMERIC_SHORT_WMASK));
+	}
+	else
+	{
+		if (len < sizeof(uint16) + sizeof(int16))
+			PG_RETURN_DATUM(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0)));
+		hdr = sizeof(uint16) + sizeof(int16);
+		neg = (header & MLC_NUMERIC_SIGN_MASK) == MLC_NUMERIC_NEG;
+		memcpy(&weight, p + sizeof(uint16), sizeof(weight));
+	}
+	ndigits = (int) ((len - hdr) / sizeof(int16));
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		d;
+
+		memcpy(&d, p + hdr + i * sizeof(int16), sizeof(d));
+		if (d < 0 || d >= MLC_NBASE || m > MLC_EXACT_INT_MAX / MLC_NBASE)
+			PG_RETURN_DATUM(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0)));
+		m = m * MLC_NBASE + d;
+	}
+	/* value = m * NBASE^(weight - ndigits + 1) */
+	e = 4 * (weight - ndigits + 1);
+	if (m == 0)
+		PG_RETURN_FLOAT8(0.0);
+	if (m > MLC_EXACT_INT_MAX)
+		PG_RETURN_DATUM(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0)));
+	else if (e >= 0)
+	{
+		for (; e > 0; e--)
+		{
+			if (m > MLC_EXACT_INT_MAX / 10)
+				PG_RETURN_DATUM(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0)));
+			m *= 10;
+		}
+		v = (double) m;
+	}
+	else if (e >= -22)
+		v = (double) m / pow10[-e];
+	else
+		PG_RETURN_DATUM(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(0)));
+	PG_RETURN_FLOAT8(neg ? -v : v);
+}
+
 /* Every column of relid the caller may read (an error names the first one not) */
 MlcExploreCol *
 mlc_explore_columns(Oid relid, int *ncols)
@@ -120,7 +211,9 @@ mlc_explore_columns(Oid relid, int *ncols)
 		c->typid = att->atttypid;
 		c->kind = mlc_explore_kind(att->atttypid, &c->integer);
 		q = quote_identifier(c->name);
-		if (c->kind == MLC_EXPLORE_NUMERIC)
+		if (c->kind == MLC_EXPLORE_NUMERIC && getBaseType(c->typid) == NUMERICOID)
+			c->expr = psprintf("mlcycle.numeric_float8(%s)", q);
+		else if (c->kind == MLC_EXPLORE_NUMERIC)
 			c->expr = psprintf("%s::float8", q);
 		else if (c->kind == MLC_EXPLORE_TEMPORAL)
 			c->expr = psprintf("extract(epoch FROM %s)::float8", q);

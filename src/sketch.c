@@ -53,8 +53,9 @@
 
 /*
  * Numeric summary.  Exact mode: data[] holds the n finite values.  Sketch
- * mode: data[] holds the HLL registers (MLC_HLL_M bytes), then nlevels levels
- * of MLC_NS_LEVEL_CAP doubles; an item of level h stands for 2^h values.
+ * mode: data[] holds the HLL registers (MLC_HLL_M bytes: every value but those
+ * still in level 0), then nlevels levels of MLC_NS_LEVEL_CAP doubles; an item
+ * of level h stands for 2^h values.
  */
 typedef struct MlcNumSummary
 {
@@ -147,7 +148,8 @@ mlc_sketch_corrupt(const char *what)
 bytea *
 mlc_sketch_state_arg(FunctionCallInfo fcinfo, int argno)
 {
-	bytea	   *b = PG_GETARG_BYTEA_P(argno);
+	struct varlena *v = (struct varlena *) PG_GETARG_POINTER(argno);
+	bytea	   *b = VARATT_IS_EXTENDED(v) ? (bytea *) pg_detoast_datum(v) : v;
 
 	if (((uintptr_t) b) % MAXIMUM_ALIGNOF != 0)
 	{
@@ -421,6 +423,20 @@ mlc_ns_add_level(MlcNumSummary *s)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * Record m values in HLL registers.  A sketch's registers cover every value
+ * except those still in level 0: they are hashed in one batch when level 0 is
+ * compacted (registers in L1 cache, not one miss per row), and readers add
+ * level 0 themselves.  Registers keep maxima, so a value counted twice (a
+ * state of an earlier build) changes nothing.
+ */
+static void
+mlc_ns_hll_add_values(uint8 *reg, const double *v, int m)
+{
+	for (int i = 0; i < m; i++)
+		mlc_hll_add(reg, mlc_hash_double(v[i]));
+}
+
 /* An unsigned key with the order of a double (finite values and infinities) */
 static inline uint64
 mlc_double_key(double v)
@@ -441,51 +457,90 @@ mlc_key_double(uint64 k)
 	return v;
 }
 
+/* radix sort digits: 6 passes of 11 bits cover a 64-bit key */
+#define MLC_RADIX_BITS		11
+#define MLC_RADIX_PASSES	6
+#define MLC_RADIX_MASK		((1 << MLC_RADIX_BITS) - 1)
+/* most items one sort takes: its counters are 16 bits (a merge sorts < 3 levels) */
+#define MLC_RADIX_MAX		65535
+
 /*
- * Sort m doubles by an LSD radix sort on their order-preserving keys, a byte
- * per pass; passes where every key has the same byte are skipped.  No
- * comparisons, so no mispredicted branches: the sketch's hot path.
+ * Sort m doubles by an LSD radix sort on their order-preserving keys, 11
+ * bits per pass (the six histograms, 24 kB, are made in one pass and stay in
+ * L1); passes where every key has the same digit are skipped.  No
+ * comparisons, so no mispredicted branches: the sketch's hot path.  With reg,
+ * also record the values in HLL registers, once per run of equal values.
  */
 static void
-mlc_radix_sort(double *a, int m)
+mlc_radix_sort_hll(double *a, int m, uint8 *reg)
 {
-	uint64	   *src = palloc(m * sizeof(uint64));
-	uint64	   *dst = palloc(m * sizeof(uint64));
-	int			counts[8][256];
+	uint64	   *src;
+	uint64	   *dst;
+	uint16		counts[MLC_RADIX_PASSES][1 << MLC_RADIX_BITS];
 
+	if (m < 2)
+	{
+		if (reg != NULL)
+			mlc_ns_hll_add_values(reg, a, m);
+		return;
+	}
+	if (m > MLC_RADIX_MAX)
+		elog(ERROR, "mlcycle: radix sort of %d items", m);
+	src = palloc(2 * (Size) m * sizeof(uint64));
+	dst = src + m;
 	memset(counts, 0, sizeof(counts));
+	/* the registers were likely evicted since the last compaction: fetch them during the sort */
+	if (reg != NULL)
+		for (int i = 0; i < MLC_HLL_M; i += 64)
+			__builtin_prefetch(reg + i, 1);
 	for (int i = 0; i < m; i++)
 	{
 		uint64		k = mlc_double_key(a[i]);
 
 		src[i] = k;
-		for (int p = 0; p < 8; p++)
-			counts[p][(k >> (8 * p)) & 0xFF]++;
+		counts[0][k & MLC_RADIX_MASK]++;
+		counts[1][(k >> 11) & MLC_RADIX_MASK]++;
+		counts[2][(k >> 22) & MLC_RADIX_MASK]++;
+		counts[3][(k >> 33) & MLC_RADIX_MASK]++;
+		counts[4][(k >> 44) & MLC_RADIX_MASK]++;
+		counts[5][k >> 55]++;
 	}
-	for (int p = 0; p < 8; p++)
+	for (int p = 0; p < MLC_RADIX_PASSES; p++)
 	{
+		int			shift = MLC_RADIX_BITS * p;
+		uint16	   *c = counts[p];
 		int			pos = 0;
 		uint64	   *t;
 
-		if (m == 0 || counts[p][(src[0] >> (8 * p)) & 0xFF] == m)
+		if (c[(src[0] >> shift) & MLC_RADIX_MASK] == m)
 			continue;
-		for (int d = 0; d < 256; d++)
+		for (int d = 0; d <= MLC_RADIX_MASK; d++)
 		{
-			int			c = counts[p][d];
+			int			n = c[d];
 
-			counts[p][d] = pos;
-			pos += c;
+			c[d] = pos;
+			pos += n;
 		}
 		for (int i = 0; i < m; i++)
-			dst[counts[p][(src[i] >> (8 * p)) & 0xFF]++] = src[i];
+			dst[c[(src[i] >> shift) & MLC_RADIX_MASK]++] = src[i];
 		t = src;
 		src = dst;
 		dst = t;
 	}
 	for (int i = 0; i < m; i++)
 		a[i] = mlc_key_double(src[i]);
-	pfree(src);
-	pfree(dst);
+	/* sorted: a value equal to the one before it hashes alike */
+	if (reg != NULL)
+		for (int i = 0; i < m; i++)
+			if (i == 0 || src[i] != src[i - 1])
+				mlc_hll_add(reg, mlc_hash_double(a[i]));
+	pfree(Min(src, dst));
+}
+
+static inline void
+mlc_radix_sort(double *a, int m)
+{
+	mlc_radix_sort_hll(a, m, NULL);
 }
 
 /*
@@ -513,8 +568,21 @@ mlc_level_sort(double *a, int m)
 			return;
 		}
 	tmp = palloc(m * sizeof(double));
-	for (i = 0, j = split, k = 0; k < m; k++)
-		tmp[k] = (j >= m || (i < split && a[i] <= a[j])) ? a[i++] : a[j++];
+	/* branch-free merge: which run gives the next item is a coin toss */
+	for (i = 0, j = split, k = 0; i < split && j < m; k++)
+	{
+		double		x = a[i];
+		double		y = a[j];
+		bool		left = x <= y;
+
+		tmp[k] = left ? x : y;
+		i += left;
+		j += !left;
+	}
+	while (i < split)
+		tmp[k++] = a[i++];
+	while (j < m)
+		tmp[k++] = a[j++];
 	memcpy(a, tmp, m * sizeof(double));
 	pfree(tmp);
 }
@@ -534,7 +602,7 @@ mlc_ns_compact_level(MlcNumSummary *s, int h)
 	int			off = (int) ((s->toggles >> h) & 1);
 
 	if (h == 0)
-		mlc_radix_sort(items, m);
+		mlc_radix_sort_hll(items, m, mlc_ns_hll(s));
 	else
 		mlc_level_sort(items, m);
 	for (int i = 0; i < pairs; i++)
@@ -563,12 +631,15 @@ mlc_ns_compact(MlcNumSummary *s)
 	return s;
 }
 
-/* Insert a finite value into the sketch part (HLL and level 0) */
+/* Insert a finite value into the sketch part (level 0; HLL when it is compacted) */
 static inline MlcNumSummary *
 mlc_ns_sketch_insert(MlcNumSummary *s, double v)
 {
-	mlc_hll_add(mlc_ns_hll(s), mlc_hash_double(v));
-	mlc_ns_level(s, 0)[s->level_n[0]++] = v;
+	double	   *level0 = mlc_ns_level(s, 0);
+
+	/* the next cache line of level 0, ready when this one is full */
+	__builtin_prefetch(level0 + s->level_n[0] + 8, 1);
+	level0[s->level_n[0]++] = v;
 	if (s->level_n[0] >= MLC_SKETCH_K)
 		s = mlc_ns_compact(s);
 	return s;
@@ -701,6 +772,7 @@ mlc_ns_merge_sketches(MlcNumSummary *a, MlcNumSummary *b, const MlcNumSummary *c
 	int			top = 0;
 	uint64		toggles = a->toggles;
 	double		err = 0.0;
+	uint8	   *hll0 = palloc0(MLC_HLL_M);	/* level-0 values compacted here */
 	MlcNumSummary *t;
 
 	for (int h = 0; h < MLC_NS_MAX_LEVELS; h++)
@@ -729,7 +801,7 @@ mlc_ns_merge_sketches(MlcNumSummary *a, MlcNumSummary *b, const MlcNumSummary *c
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("summary sketch cannot hold more values")));
-			mlc_radix_sort(cur, m);
+			mlc_radix_sort_hll(cur, m, h == 0 ? hll0 : NULL);
 			carry = palloc((m / 2) * sizeof(double));
 			for (int i = 0; i < m / 2; i++)
 				carry[i] = cur[2 * i + off];
@@ -756,7 +828,8 @@ mlc_ns_merge_sketches(MlcNumSummary *a, MlcNumSummary *b, const MlcNumSummary *c
 		t->level_n[h] = nlev[h];
 	}
 	for (int i = 0; i < MLC_HLL_M; i++)
-		mlc_ns_hll(t)[i] = Max(mlc_ns_hll(a)[i], mlc_ns_hll(b)[i]);
+		mlc_ns_hll(t)[i] = Max(Max(mlc_ns_hll(a)[i], mlc_ns_hll(b)[i]), hll0[i]);
+	pfree(hll0);
 	return t;
 }
 
@@ -913,6 +986,13 @@ mlc_fs_check_entries(MlcFreqSummary *s)
 	}
 	if (used != s->nentries)
 		mlc_sketch_corrupt("slots do not match the entries");
+	/* texts in entry order without overlap, as appends leave them: copies fit pool_used */
+	for (uint32 i = 0, end = 0; i < s->nentries; i++)
+	{
+		if (e[i].offset < end)
+			mlc_sketch_corrupt("entries overlap");
+		end = e[i].offset + e[i].len;
+	}
 }
 
 /* A new categorical summary (counts copied from src when given) */
@@ -981,6 +1061,8 @@ mlc_fs_rebuild(MlcFreqSummary *s, uint32 min_entries, uint32 min_pool, bool hll,
 	MlcFreqSummary *t;
 	MlcFreqEntry *e = mlc_fs_entries(s);
 
+	/* a state from the per-row path has had its header checked only */
+	mlc_fs_check_entries(s);
 	while (nslots / 2 < min_entries)
 		nslots *= 2;
 	while (pool < min_pool)
@@ -999,13 +1081,49 @@ mlc_fs_rebuild(MlcFreqSummary *s, uint32 min_entries, uint32 min_pool, bool hll,
 	return t;
 }
 
-static int
-mlc_cmp_int64_desc(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
+#define ST_SORT mlc_sort_int64_desc
+#define ST_ELEMENT_TYPE int64
+#define ST_COMPARE(a, b) ((*(a) < *(b)) - (*(a) > *(b)))
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
-	return (x < y) - (x > y);
+/*
+ * What mlc_fs_rebuild(s, 16, s->pool_used, true, sub) makes, byte for byte,
+ * made in s itself (which has its registers): no allocation and the table
+ * stays in cache.  Entries and their text keep their order, so the text
+ * moves only towards the start of the pool.
+ */
+static MlcFreqSummary *
+mlc_fs_lower_in_place(MlcFreqSummary *s, int64 sub)
+{
+	MlcFreqEntry *e = mlc_fs_entries(s);
+	char	   *pool = mlc_fs_pool(s);
+	uint32		old_n = s->nentries;
+	uint32		old_used = s->pool_used;
+	uint32		n = 0;
+	uint32		used = 0;
+
+	memset(mlc_fs_slots(s), 0xFF, s->nslots * sizeof(int32));
+	for (uint32 i = 0; i < old_n; i++)
+	{
+		if (e[i].count - sub <= 0)
+			continue;
+		memmove(pool + used, pool + e[i].offset, e[i].len);
+		e[n] = e[i];
+		e[n].offset = used;
+		e[n].count -= sub;
+		used += e[n].len;
+		mlc_fs_slots(s)[mlc_fs_find(s, e[n].hash)] = (int32) n;
+		n++;
+	}
+	memset(&e[n], 0, (old_n - n) * sizeof(MlcFreqEntry));
+	memset(pool + used, 0, old_used - used);
+	s->nentries = n;
+	s->pool_used = used;
+	return s;
 }
 
 /*
@@ -1024,10 +1142,16 @@ mlc_fs_prune(MlcFreqSummary *s)
 
 	for (uint32 i = 0; i < s->nentries; i++)
 		counts[i] = e[i].count;
-	qsort(counts, s->nentries, sizeof(int64), mlc_cmp_int64_desc);
+	mlc_sort_int64_desc(counts, s->nentries);
 	c = counts[MLC_FREQ_KEEP];
 	pfree(counts);
-	t = mlc_fs_rebuild(s, 16, s->pool_used, true, c);
+	if ((s->flags & MLC_FS_HLL) && s->pool_cap >= 256)
+	{
+		mlc_fs_check_entries(s);
+		t = mlc_fs_lower_in_place(s, c);
+	}
+	else
+		t = mlc_fs_rebuild(s, 16, s->pool_used, true, c);
 	t->decrement += c;
 	t->flags |= MLC_FS_PRUNED;
 	return t;
@@ -1040,14 +1164,15 @@ mlc_fs_add(MlcFreqSummary *s, uint64 h, const char *str, int len, int64 count)
 	uint32		slot;
 	uint32		keep = (uint32) len;
 
-	if (s->flags & MLC_FS_HLL)
-		mlc_hll_add(mlc_fs_hll(s), h);
 	slot = mlc_fs_find(s, h);
 	if (mlc_fs_slots(s)[slot] >= 0)
 	{
 		mlc_fs_entries(s)[mlc_fs_slots(s)[slot]].count += count;
 		return s;
 	}
+	/* a category in the table is in the registers already (added with it, or when they began) */
+	if (s->flags & MLC_FS_HLL)
+		mlc_hll_add(mlc_fs_hll(s), h);
 	if (keep > MLC_FREQ_MAX_BYTES)
 		keep = pg_mbcliplen(str, len, MLC_FREQ_MAX_BYTES);
 	if (s->nentries >= MLC_FREQ_EXACT_MAX)
@@ -1221,11 +1346,16 @@ mlc_num_summary_stats(bytea *state, MlcNumStats *st)
 	if (s->flags & MLC_NS_SKETCH)
 	{
 		int			top = 0;
+		uint8	   *reg = palloc(MLC_HLL_M);
 
 		for (int h = 0; h < s->nlevels; h++)
 			if (s->level_n[h] > 0)
 				top = h;
-		st->distinct = round(mlc_hll_estimate(mlc_ns_hll(s))) + specials;
+		/* the registers, and the values of level 0 not yet in them */
+		memcpy(reg, mlc_ns_hll(s), MLC_HLL_M);
+		mlc_ns_hll_add_values(reg, mlc_ns_level(s, 0), s->level_n[0]);
+		st->distinct = round(mlc_hll_estimate(reg)) + specials;
+		pfree(reg);
 		st->distinct_exact = false;
 		st->quantiles_exact = false;
 		/* compaction error plus the weight of one top-level item */

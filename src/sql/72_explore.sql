@@ -92,6 +92,13 @@ CREATE FUNCTION ml_quantiles(sketch bytea, quantiles float8[])
 COMMENT ON FUNCTION ml_quantiles(bytea, float8[])
 	IS 'Quantiles of a numeric summary made by ml_summary_sketch: numpy linear interpolation while exact (up to 100000 values), else sketch items whose rank is within quantile_rank_error * n of q * (n - 1); NULL for an empty column.';
 
+CREATE FUNCTION mlcycle.numeric_float8(value numeric)
+	RETURNS float8
+	AS 'MODULE_PATHNAME', 'mlc_numeric_float8'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.numeric_float8(numeric)
+	IS 'Internal: value::float8 (the same double), without strtod for decimals of up to 15 significant digits; how exploration reads numeric columns.';
+
 CREATE FUNCTION mlcycle.category_trans(state bytea, value text)
 	RETURNS bytea
 	AS 'MODULE_PATHNAME', 'mlc_freq_trans'
