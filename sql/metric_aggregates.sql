@@ -266,6 +266,20 @@ JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.de
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'mlcycle'
 WHERE p.proname ~ '^ml_(accuracy|precision|recall|f1|mcc|confusion_matrix|roc_auc|pr_auc|log_loss|brier|roc_curve|pr_curve|calibration|r2|mae|mse|rmse|mape|explained_variance)$';
 
+-- past 1024 scores per class the ranking sorts by radix: equal to the rank-sum (Mann-Whitney)
+-- AUC computed in SQL, with ties, negative scores and both zeros
+CREATE TABLE auc_big AS
+SELECT CASE WHEN i % 97 = 0 THEN (CASE WHEN i % 2 = 0 THEN '-0'::float8 ELSE '0'::float8 END)
+			ELSE round((sin(i) * 1000)::numeric, 1)::float8 END AS s,
+	   (i * 7919) % 10 < 3 + (i % 4) AS l
+FROM generate_series(1, 20000) i;
+SELECT abs(ml_roc_auc(s, l) - (
+	SELECT (sum(r) FILTER (WHERE l) - np * (np + 1) / 2) / (np * nn)
+	FROM (SELECT l, (2 * rank() OVER (ORDER BY s) + count(*) OVER (PARTITION BY s) - 1) / 2.0 AS r,
+				 count(*) FILTER (WHERE l) OVER () AS np, count(*) FILTER (WHERE NOT l) OVER () AS nn
+		  FROM auc_big) q GROUP BY np, nn)) < 1e-12 AS radix_matches_rank_sum,
+	   abs(ml_roc_auc(-s, l) - (1 - ml_roc_auc(s, l))) < 1e-12 AS reversed
+FROM auc_big;
 SET client_min_messages = warning;
 RESET search_path;
 DROP SCHEMA metric_aggregates CASCADE;

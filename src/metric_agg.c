@@ -1602,6 +1602,71 @@ mlc_cmp_desc(const void *a, const void *b)
 	return (y > x) - (y < x);
 }
 
+/*
+ * Sort n finite float8 values highest first: qsort for a few, else an LSD
+ * radix sort (6 passes of 11 bits, histograms made in one pass) on keys that
+ * order like the values, with passes whose digit is the same for every key
+ * skipped.  A million scores sort in a fraction of qsort's time.
+ */
+static void
+mlc_sort_desc(double *a, uint64 n)
+{
+	uint64	   *src,
+			   *dst;
+	uint32	   *counts;
+
+	if (n < 1024)
+	{
+		qsort(a, n, sizeof(double), mlc_cmp_desc);
+		return;
+	}
+	src = palloc_extended(2 * n * sizeof(uint64), MCXT_ALLOC_HUGE);
+	dst = src + n;
+	counts = palloc0(6 * 2048 * sizeof(uint32));
+	for (uint64 i = 0; i < n; i++)
+	{
+		uint64		k;
+
+		memcpy(&k, &a[i], sizeof(k));
+		/* ascending keys for ascending values, then inverted: highest first */
+		k = ~((k & UINT64CONST(0x8000000000000000)) ? ~k : k | UINT64CONST(0x8000000000000000));
+		src[i] = k;
+		for (int p = 0; p < 6; p++)
+			counts[p * 2048 + ((k >> (11 * p)) & 0x7FF)]++;
+	}
+	for (int p = 0; p < 6; p++)
+	{
+		uint32	   *c = counts + p * 2048;
+		uint64		pos = 0;
+		uint64	   *t;
+
+		CHECK_FOR_INTERRUPTS();
+		if (c[(src[0] >> (11 * p)) & 0x7FF] == n)
+			continue;
+		for (int d = 0; d < 2048; d++)
+		{
+			uint64		cnt = c[d];
+
+			c[d] = (uint32) pos;
+			pos += cnt;
+		}
+		for (uint64 i = 0; i < n; i++)
+			dst[c[(src[i] >> (11 * p)) & 0x7FF]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	for (uint64 i = 0; i < n; i++)
+	{
+		uint64		k = ~src[i];
+
+		k = (k & UINT64CONST(0x8000000000000000)) ? k & ~UINT64CONST(0x8000000000000000) : ~k;
+		memcpy(&a[i], &k, sizeof(k));
+	}
+	pfree(Min(src, dst));
+	pfree(counts);
+}
+
 /* Scores of a pair state split by class and sorted, highest first */
 static void
 mlc_ranking_build(FunctionCallInfo fcinfo, MlcRanking *rk)
@@ -1630,8 +1695,8 @@ mlc_ranking_build(FunctionCallInfo fcinfo, MlcRanking *rk)
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	qsort(rk->pos, rk->npos, sizeof(double), mlc_cmp_desc);
-	qsort(rk->neg, rk->nneg, sizeof(double), mlc_cmp_desc);
+	mlc_sort_desc(rk->pos, rk->npos);
+	mlc_sort_desc(rk->neg, rk->nneg);
 }
 
 /* Advance to the next distinct score, highest first; false past the last */
