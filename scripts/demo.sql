@@ -164,4 +164,29 @@ FROM ml_drift('churn', 'new_customers') WHERE drifted ORDER BY column_name, meth
 SELECT left(ml_model_card('churn'), 600) AS model_card_start;
 
 \echo
+\echo '=== 9. Look before you train, then trees, a canary and batch scoring ==='
+\echo 'ml_profile: one row per column (a few of its columns here):'
+SELECT column_name, kind, nulls, distinct_count, round(mean::numeric, 2) AS mean, round(median::numeric, 2) AS median,
+       likely_id, high_missing
+FROM ml_profile('customers') ORDER BY ordinal LIMIT 8;
+\echo 'Gradient-boosted trees handle NULLs and text categories themselves:'
+SELECT model_id, algorithm, round((metrics->>'score')::numeric, 4) AS roc_auc, deployed
+FROM ml_train('churn', 'customers', 'churn', algorithm => 'gbdt', exclude => '{id}', deploy => 'none',
+              hyperparams => '{"n_estimators": 200, "max_depth": 3, "learning_rate": 0.1}');
+\echo 'Which features drive it (total split gain):'
+SELECT feature, round(importance::numeric, 1) AS gain
+FROM ml_feature_importance((SELECT max(model_id) FROM mlcycle.models))
+WHERE method = 'gain' ORDER BY rank LIMIT 5;
+\echo 'Send 10% of customers to it as a canary, score everyone into a prediction table,'
+\echo 'and see which model scored how many rows:'
+SELECT ml_deploy('churn', 'canary', (SELECT max(model_id) FROM mlcycle.models), traffic => 0.1) AS canary_model;
+SELECT ml_score_table('churn', 'customers', 'churn_scores', '{id}') AS rows_scored;
+SELECT model_id, count(*) AS rows, round(avg(prediction)::numeric, 4) AS mean_p_churn FROM churn_scores GROUP BY 1 ORDER BY 1;
+\echo 'Once outcomes are known: realized metrics per model, and the A/B test:'
+SELECT count(*) AS evaluations FROM ml_evaluate('churn', 'churn_scores', 'customers', '{id}');
+SELECT role, model_id, rows, metric, round(value::numeric, 4) AS value, round(p_value::numeric, 4) AS p_value
+FROM ml_ab_report('churn');
+SELECT ml_deploy('churn', 'rollback') AS champion_scores_everyone_again;
+
+\echo
 \echo 'That is the loop: train, compare, deploy, score, watch in SQL. README.md covers the rest.'
