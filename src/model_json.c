@@ -16,6 +16,7 @@
 #include "utils/numeric.h"
 
 #include "model.h"
+#include "preprocess.h"
 
 PG_FUNCTION_INFO_V1(mlcycle_model_to_json);
 PG_FUNCTION_INFO_V1(mlcycle_model_from_json);
@@ -23,12 +24,15 @@ PG_FUNCTION_INFO_V1(mlcycle_model_from_json);
 /* version of the JSON form (not of the binary format) */
 #define MLC_JSON_FORM_VERSION	1
 
-/* names of the enumerations, indexed by their codes; NULL where no code exists */
-static const char *const task_names[] = {NULL, "regression", "classification", NULL};
-static const char *const kind_names[] = {NULL, "numeric", "bool", "temporal", "categorical", NULL};
-static const char *const impute_names[] = {NULL, "mean", "median", "most_frequent", "constant", "error", NULL};
-static const char *const scale_names[] = {"none", "standard", "minmax", "robust", NULL};
-static const char *const encode_names[] = {"none", "one_hot", "ordinal", NULL};
+/* Name of the code of an enumerated member: the task, or a column setting as the preprocess spec names it */
+static const char *
+member_name(const char *key, int code)
+{
+	if (strcmp(key, "task") == 0)
+		return code == MLC_TASK_REGRESSION ? "regression" :
+			code == MLC_TASK_CLASSIFICATION ? "classification" : NULL;
+	return mlc_setting_name(key, code);
+}
 
 /* Error for a JSON form that does not describe a model */
 static void
@@ -58,19 +62,18 @@ put_number(StringInfo buf, double v)
 		appendStringInfo(buf, "%.17g", v);
 }
 
-/* Append "key": followed by the name of code in names, or the code itself */
+/* Append "key": followed by the name of code, or the code itself when it has none */
 static void
-put_enum(StringInfo buf, const char *key, int code, const char *const *names, int nnames)
+put_enum(StringInfo buf, const char *key, int code)
 {
+	const char *name = member_name(key, code);
+
 	appendStringInfo(buf, "\"%s\": ", key);
-	if (code >= 0 && code < nnames && names[code] != NULL)
-		escape_json(buf, names[code]);
+	if (name != NULL)
+		escape_json(buf, name);
 	else
 		appendStringInfo(buf, "%d", code);
 }
-
-#define PUT_ENUM(buf, key, code, names) \
-	put_enum(buf, key, code, names, lengthof(names) - 1)
 
 /* Append a JSON array of n float8 values */
 static void
@@ -107,13 +110,13 @@ put_column(StringInfo buf, const MlcColumn *c)
 	appendStringInfoString(buf, "{\"name\": ");
 	escape_json(buf, c->name);
 	appendStringInfoString(buf, ", ");
-	PUT_ENUM(buf, "kind", c->kind, kind_names);
+	put_enum(buf, "kind", c->kind);
 	appendStringInfoString(buf, ", ");
-	PUT_ENUM(buf, "impute", c->impute, impute_names);
+	put_enum(buf, "impute", c->impute);
 	appendStringInfoString(buf, ", ");
-	PUT_ENUM(buf, "scale", c->scale, scale_names);
+	put_enum(buf, "scale", c->scale);
 	appendStringInfoString(buf, ", ");
-	PUT_ENUM(buf, "encode", c->encode, encode_names);
+	put_enum(buf, "encode", c->encode);
 	appendStringInfoString(buf, ", \"fill\": ");
 	put_number(buf, c->fill);
 	appendStringInfo(buf, ", \"fill_index\": %d, \"center\": ", c->fill_index);
@@ -174,7 +177,7 @@ model_to_json(const MlcModel *m)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"form\": \"mlcycle model\", \"form_version\": %d, ", MLC_JSON_FORM_VERSION);
-	PUT_ENUM(&buf, "task", m->task, task_names);
+	put_enum(&buf, "task", m->task);
 	appendStringInfoString(&buf, ", \"algorithm\": ");
 	escape_json(&buf, mlc_algorithm_name(m->algorithm));
 	appendStringInfoString(&buf, ", \"columns\": [");
@@ -291,9 +294,9 @@ value_string(JsonbValue *v, const char *what)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-/* An enumeration member: its name in names, or its code */
+/* An enumerated member: its name, or its code */
 static uint8
-get_enum(JsonbContainer *c, const char *key, const char *const *names, int nnames)
+get_enum(JsonbContainer *c, const char *key)
 {
 	JsonbValue *v = get_member(c, key, true);
 
@@ -301,15 +304,14 @@ get_enum(JsonbContainer *c, const char *key, const char *const *names, int nname
 	{
 		char	   *s = value_string(v, key);
 
-		for (int k = 0; k < nnames; k++)
-			if (names[k] != NULL && strcmp(names[k], s) == 0)
+		for (int k = 0; k < 256; k++)
+			if (member_name(key, k) != NULL && strcmp(member_name(key, k), s) == 0)
 				return (uint8) k;
 		bad_json(psprintf("unknown %s \"%s\"", key, s), "The name is not one this version of mlcycle writes.");
 	}
 	return (uint8) value_int(v, key, 0, 255);
 }
 
-#define GET_ENUM(c, key, names) get_enum(c, key, names, lengthof(names) - 1)
 
 /* Length of an array container, at most limit */
 static int64
@@ -365,10 +367,10 @@ read_column(JsonbContainer *c, MlcColumn *col)
 	int64		n;
 
 	col->name = value_string(get_member(c, "name", true), "name");
-	col->kind = GET_ENUM(c, "kind", kind_names);
-	col->impute = GET_ENUM(c, "impute", impute_names);
-	col->scale = GET_ENUM(c, "scale", scale_names);
-	col->encode = GET_ENUM(c, "encode", encode_names);
+	col->kind = get_enum(c, "kind");
+	col->impute = get_enum(c, "impute");
+	col->scale = get_enum(c, "scale");
+	col->encode = get_enum(c, "encode");
 	col->fill = get_number(c, "fill");
 	col->fill_index = (int32) value_int(get_member(c, "fill_index", true), "fill_index", -1, MLC_MAX_CATEGORIES);
 	col->center = get_number(c, "center");
@@ -490,7 +492,7 @@ model_from_json(Jsonb *j)
 		bad_json("not an mlcycle model", "Its \"form\" member is not \"mlcycle model\".");
 	if (value_int(get_member(c, "form_version", true), "form_version", 0, 1000) != MLC_JSON_FORM_VERSION)
 		bad_json("unsupported form_version", "This version of mlcycle reads form_version 1.");
-	m->task = GET_ENUM(c, "task", task_names);
+	m->task = get_enum(c, "task");
 	if (m->task != MLC_TASK_REGRESSION && m->task != MLC_TASK_CLASSIFICATION)
 		bad_json("unknown task", "A model does regression or classification.");
 	algorithm = value_string(get_member(c, "algorithm", true), "algorithm");

@@ -129,7 +129,14 @@ mlc_predict_features(const MlcModel *m, const double *x, double *out)
 bool
 mlc_is_linear(const MlcModel *m)
 {
-	switch (m->algorithm)
+	return mlc_algorithm_is_linear(m->algorithm);
+}
+
+/* True when learners of this MLC_ALGO_* score by their coefficients alone */
+bool
+mlc_algorithm_is_linear(int algorithm)
+{
+	switch (algorithm)
 	{
 		case MLC_ALGO_LINEAR:
 		case MLC_ALGO_RIDGE:

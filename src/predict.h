@@ -24,6 +24,7 @@ extern void mlc_predict_features(const MlcModel *m, const double *x, double *out
 
 /* True when the model scores by its coefficients (linear, ridge, logistic, lasso, elastic_net, linear_svm) */
 extern bool mlc_is_linear(const MlcModel *m);
+extern bool mlc_algorithm_is_linear(int algorithm);
 
 /*
  * Scoring the row in argument 1 of fcinfo with a state of one's own

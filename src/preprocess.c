@@ -54,6 +54,26 @@ mlc_kind_name(uint8 kind)
 	return "unknown";
 }
 
+/*
+ * Name of a column's kind, imputation, scaling or encoding code (setting
+ * "kind", "impute", "scale" or "encode") as the preprocess spec writes it;
+ * NULL for a code without a name.
+ */
+const char *
+mlc_setting_name(const char *setting, int code)
+{
+	if (strcmp(setting, "kind") == 0)
+		return code >= MLC_KIND_NUMERIC && code <= MLC_KIND_CATEGORICAL ? mlc_kind_name(code) : NULL;
+	if (strcmp(setting, "impute") == 0)
+		return code >= 1 && code < (int) lengthof(impute_names) ? impute_names[code - 1] : NULL;
+	if (strcmp(setting, "scale") == 0)
+		return code >= 0 && code < (int) lengthof(scale_names) - 1 ? scale_names[code] : NULL;
+	if (strcmp(setting, "encode") == 0)
+		return code == MLC_ENCODE_NONE ? "none" :
+			code >= 1 && code < (int) lengthof(encode_names) ? encode_names[code - 1] : NULL;
+	return NULL;
+}
+
 /* Raise the error for a NULL in a column whose imputation is 'error' */
 void
 mlc_null_not_allowed(const MlcColumn *c)

@@ -64,6 +64,9 @@ extern char **mlc_feature_names(const MlcModel *m);
 /* Readable name of a kind, impute, scale or encode code */
 extern const char *mlc_kind_name(uint8 kind);
 
+/* Name of a kind/impute/scale/encode code as the preprocess spec writes it, or NULL */
+extern const char *mlc_setting_name(const char *setting, int code);
+
 /* Raise the error for a feature with no values in all rows or in the training rows */
 extern void mlc_all_null_error(const char *name, bool all_rows) pg_attribute_noreturn();
 

@@ -31,6 +31,7 @@ PG_FUNCTION_INFO_V1(mlcycle_score_row);
 typedef struct MlcRoute
 {
 	char	   *project;
+	int			project_len;	/* bytes of project, to recognize it without a copy */
 	MlcCachedModel *champion;
 	MlcCachedModel *canary;		/* canary->model NULL: no canary */
 	MlcPredictState *champion_st;	/* built on first use */
@@ -45,24 +46,28 @@ static MlcRoute *
 mlc_route_state(FunctionCallInfo fcinfo, int keyarg)
 {
 	MlcRoute   *r = (MlcRoute *) fcinfo->flinfo->fn_extra;
-	char	   *project = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Oid			keytype = get_fn_expr_argtype(fcinfo->flinfo, keyarg);
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	int			len = VARSIZE_ANY_EXHDR(name);
+	char	   *project;
 
-	if (r != NULL && strcmp(r->project, project) == 0 && r->keytype == keytype)
+	/* the key's type is fixed by the call site: only the project can change between rows */
+	if (r != NULL && r->project_len == len && memcmp(r->project, VARDATA_ANY(name), len) == 0)
 		return r;
+	project = text_to_cstring(name);
 	r = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(MlcRoute));
 	r->project = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, project);
+	r->project_len = len;
 	r->champion = mlc_deployed_model(project, fcinfo->flinfo->fn_mcxt);
 	r->canary = mlc_canary_model(project, fcinfo->flinfo->fn_mcxt);
-	r->keytype = keytype;
+	r->keytype = get_fn_expr_argtype(fcinfo->flinfo, keyarg);
 	if (r->canary->model != NULL)
 	{
-		TypeCacheEntry *tc = lookup_type_cache(keytype, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+		TypeCacheEntry *tc = lookup_type_cache(r->keytype, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
 
 		if (!OidIsValid(tc->hash_extended_proc))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("routing key type %s has no hash function", format_type_be(keytype)),
+					 errmsg("routing key type %s has no hash function", format_type_be(r->keytype)),
 					 errhint("Pass a key of a hashable type, such as the row's id or a text column; for several columns pass ROW(a, b)::text.")));
 		fmgr_info_cxt(tc->hash_extended_proc, &r->hash, fcinfo->flinfo->fn_mcxt);
 	}

@@ -620,14 +620,6 @@ mlc_check_order_column(MlcTrainRun *run, Oid relid)
 				 errhint("Order the rows by a time or sequence column, such as created_at.")));
 }
 
-/* Does the learner score by coefficients alone (what select_features relies on)? */
-static bool
-mlc_algo_is_linear(int algorithm)
-{
-	return algorithm == MLC_ALGO_LINEAR || algorithm == MLC_ALGO_RIDGE || algorithm == MLC_ALGO_LOGISTIC ||
-		algorithm == MLC_ALGO_LASSO || algorithm == MLC_ALGO_ELASTIC_NET || algorithm == MLC_ALGO_LINEAR_SVM;
-}
-
 /* Infer or check the task against the target's kind, and resolve 'auto' */
 static void
 mlc_resolve_task(MlcTrainRun *run, Oid relid)
@@ -674,7 +666,7 @@ mlc_resolve_task(MlcTrainRun *run, Oid relid)
 				 errmsg("split 'stratified' needs a classification task"),
 				 errhint("Use split => 'random' for regression.")));
 	mlc_check_order_column(run, relid);
-	if (run->select_features && !mlc_algo_is_linear(run->algorithm))
+	if (run->select_features && !mlc_algorithm_is_linear(run->algorithm))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("select_features works with learners that score by coefficients, and \"%s\" does not",
@@ -2232,7 +2224,7 @@ mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext
 	nalgos = 0;
 	/* with select_features, only the learners that score by coefficients */
 	for (int a = 0; a < (tmpl->task == MLC_TASK_REGRESSION ? lengthof(regression) : lengthof(classification)); a++)
-		if (!tmpl->select_features || mlc_algo_is_linear(algos[a]))
+		if (!tmpl->select_features || mlc_algorithm_is_linear(algos[a]))
 			chosen[nalgos++] = algos[a];
 	algos = chosen;
 	for (int a = 0; a < nalgos; a++)

@@ -102,6 +102,7 @@ DECLARE
 	v_key text;
 	v_keys text;
 	v_cols text;
+	v_missing text;
 	v_fresh boolean;
 	v_sql text;
 	v_batch int := COALESCE((options->>'batch_blocks')::int, 1000);
@@ -127,13 +128,12 @@ BEGIN
 				  HINT = 'Pass the columns that identify a row, e.g. ''{customer_id}''.';
 	END IF;
 	v_src := source::regclass;
-	PERFORM 1 FROM unnest(key_columns) k
+	SELECT k INTO v_missing FROM unnest(key_columns) k
 	WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-					  WHERE a.attrelid = v_src AND a.attname = k AND a.attnum > 0 AND NOT a.attisdropped);
-	IF FOUND THEN
-		RAISE EXCEPTION 'key column "%" does not exist in %',
-			(SELECT k FROM unnest(key_columns) k WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-			 WHERE a.attrelid = v_src AND a.attname = k AND a.attnum > 0 AND NOT a.attisdropped) LIMIT 1), v_src
+					  WHERE a.attrelid = v_src AND a.attname = k AND a.attnum > 0 AND NOT a.attisdropped)
+	LIMIT 1;
+	IF v_missing IS NOT NULL THEN
+		RAISE EXCEPTION 'key column "%" does not exist in %', v_missing, v_src
 			USING ERRCODE = 'undefined_column',
 				  HINT = 'Pass column names exactly as they are spelled in the source relation.';
 	END IF;
