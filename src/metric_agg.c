@@ -35,6 +35,9 @@ PG_FUNCTION_INFO_V1(mlc_agg_score_trans);
 PG_FUNCTION_INFO_V1(mlc_agg_prob_trans);
 PG_FUNCTION_INFO_V1(mlc_agg_calib_trans);
 PG_FUNCTION_INFO_V1(mlc_agg_combine);
+PG_FUNCTION_INFO_V1(mlc_agg_score_combine);
+PG_FUNCTION_INFO_V1(mlc_agg_score_serial);
+PG_FUNCTION_INFO_V1(mlc_agg_score_deserial);
 PG_FUNCTION_INFO_V1(mlc_agg_accuracy_final);
 PG_FUNCTION_INFO_V1(mlc_agg_precision_final);
 PG_FUNCTION_INFO_V1(mlc_agg_recall_final);
@@ -111,6 +114,24 @@ typedef struct MlcConf
 	double		n;
 	double		correct;
 } MlcConf;
+
+/*
+ * Internal state of the ranking aggregates (ml_roc_auc, ml_pr_auc, the
+ * curves): settings and labels in a bytea state of payload MLC_PAY_RANKED
+ * holding no payload, and the scores of each label slot.  sorted says every
+ * slot is highest first: the serial function sorts, so parallel workers sort
+ * their share, and the combine function merges sorted slots.
+ */
+typedef struct MlcScoreState
+{
+	MlcMState	ms;
+	const char *key[2];			/* label keys in ms, by slot */
+	uint32		keylen[2];
+	double	   *v[2];			/* scores by slot */
+	int64		n[2];
+	int64		cap[2];
+	bool		sorted;
+} MlcScoreState;
 
 /* Scores split by class, each sorted in descending order */
 typedef struct MlcRanking
@@ -606,8 +627,9 @@ mlc_ms_check_header(const MlcMStateHeader *h, Size size)
 		? (h->param < 1 || h->param > MLC_METRIC_MAX_BINS)
 		: h->param != 0)
 		mlc_ms_corrupt("bad bin count");
-	if (h->payload == MLC_PAY_PAIRS
-		? h->used % MLC_PAIR_SIZE != 0
+	if (h->payload == MLC_PAY_RANKED
+		? (h->used != h->cap || h->cap % sizeof(double) != 0 ||
+		   h->cap < (uint64) h->nlabels * sizeof(int64))
 		: (h->cap != mlc_ms_fixed_cap(h) || h->used != h->cap))
 		mlc_ms_corrupt("bad payload size");
 }
@@ -727,23 +749,33 @@ mlc_ms_check_sums(const MlcMState *st, int nblocks, int block_len)
 	}
 }
 
-/* Check every score record: a finite score and a known label slot */
+/* Check a ranked payload: counts that add up, finite scores, highest first */
 static void
-mlc_ms_check_pairs(const MlcMState *st)
+mlc_ms_check_ranked(const MlcMState *st)
 {
 	const char *p = mlc_ms_payload(st);
-	uint64		n = st->h.used / MLC_PAIR_SIZE;
+	uint64		nscores = (st->h.used - (uint64) st->h.nlabels * sizeof(int64)) / sizeof(double);
+	uint64		at = st->h.nlabels;
 
-	for (uint64 i = 0; i < n; i++)
+	for (uint32 s = 0; s < st->h.nlabels; s++)
 	{
-		double		s;
+		int64		n = mlc_get_i8(p, s);
 
-		memcpy(&s, p + i * MLC_PAIR_SIZE, sizeof(double));
-		if (!isfinite(s) || (uint8) p[i * MLC_PAIR_SIZE + sizeof(double)] >= st->h.nlabels)
-			mlc_ms_corrupt("bad score record");
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		if (n < 0 || (uint64) n > nscores - (at - st->h.nlabels))
+			mlc_ms_corrupt("bad count");
+		for (int64 i = 0; i < n; i++)
+		{
+			double		v = mlc_get_f8(p, at + i);
+
+			if (!isfinite(v) || (i > 0 && v > mlc_get_f8(p, at + i - 1)))
+				mlc_ms_corrupt("bad score");
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		at += n;
 	}
+	if (at - st->h.nlabels != nscores)
+		mlc_ms_corrupt("bad count");
 }
 
 /*
@@ -767,8 +799,8 @@ mlc_ms_open(bytea *raw, uint8 payload, bool full, MlcMState *st)
 	pfree(mlc_ms_sorted_labels(st));
 	if (st->h.payload == MLC_PAY_CONFUSION)
 		mlc_ms_check_confusion(st);
-	else if (st->h.payload == MLC_PAY_PAIRS)
-		mlc_ms_check_pairs(st);
+	else if (st->h.payload == MLC_PAY_RANKED)
+		mlc_ms_check_ranked(st);
 	else if (st->h.payload == MLC_PAY_PROB)
 		mlc_ms_check_sums(st, 2, MLC_PROB_NVALS);
 	else
@@ -815,8 +847,8 @@ mlc_ms_create(MlcMState *st, uint8 payload, uint8 kind, uint8 average,
 	h->param = param;
 	h->kcap = payload == MLC_PAY_CONFUSION ? 4 : 0;
 	h->labels_cap = 32;
-	h->cap = payload == MLC_PAY_PAIRS ? 16 * MLC_PAIR_SIZE : mlc_ms_fixed_cap(h);
-	h->used = payload == MLC_PAY_PAIRS ? 0 : h->cap;
+	h->cap = mlc_ms_fixed_cap(h);
+	h->used = h->cap;
 	st->raw = mlc_ms_alloc(h->pos_len, h->labels_cap, h->cap);
 	if (pos)
 		memcpy(mlc_ms_pos(st), pos->data, pos->len);
@@ -831,11 +863,11 @@ mlc_grown(uint64 cap, uint64 need)
 }
 
 /*
- * Copy the state into a new one whose label area, matrix stride and payload
- * hold at least the given sizes; capacities grow geometrically.
+ * Copy the state into a new one whose label area and matrix stride hold at
+ * least the given sizes; capacities grow geometrically.
  */
 static void
-mlc_ms_resize(MlcMState *st, uint64 labels_need, uint32 kcap_need, uint64 payload_need)
+mlc_ms_resize(MlcMState *st, uint64 labels_need, uint32 kcap_need)
 {
 	MlcMState	old = *st;
 	uint64		labels_cap = mlc_grown(old.h.labels_cap, Max(labels_need, old.h.labels_len));
@@ -846,17 +878,6 @@ mlc_ms_resize(MlcMState *st, uint64 labels_need, uint32 kcap_need, uint64 payloa
 	{
 		kcap = Min(mlc_grown(kcap, kcap_need), MLC_METRIC_MAX_LABELS);
 		cap = (uint64) kcap * kcap * sizeof(int64);
-	}
-	else if (old.h.payload == MLC_PAY_PAIRS)
-	{
-		uint64		fixed = (uint64) VARHDRSZ + MLC_HDR_SIZE + old.h.pos_len + labels_cap;
-		uint64		room = fixed < MLC_MAX_STATE_BYTES ? MLC_MAX_STATE_BYTES - fixed : 0;
-
-		/* near the 1 GB limit, take all that is left (an error when need exceeds it) */
-		payload_need = Max(payload_need, old.h.used);
-		cap = mlc_grown(old.h.cap, payload_need);
-		if (cap > room)
-			cap = Max(payload_need, room - room % MLC_PAIR_SIZE);
 	}
 	else
 		cap = old.h.cap;
@@ -932,7 +953,7 @@ mlc_ms_add_label(MlcMState *st, const MlcKey *k)
 	if ((uint64) st->h.labels_len + sizeof(uint32) + k->len > st->h.labels_cap ||
 		(st->h.payload == MLC_PAY_CONFUSION && st->h.nlabels + 1 > st->h.kcap))
 		mlc_ms_resize(st, (uint64) st->h.labels_len + sizeof(uint32) + k->len,
-					  st->h.nlabels + 1, 0);
+					  st->h.nlabels + 1);
 	at = mlc_ms_labels(st) + st->h.labels_len;
 	memcpy(at, &k->len, sizeof(uint32));
 	memcpy(at + sizeof(uint32), k->data, k->len);
@@ -1093,6 +1114,127 @@ mlc_positive_slot(const MlcMState *st)
 	return k < 0 ? -1 : lab[k].slot;
 }
 
+/* ---------- ranking states ---------- */
+
+static void mlc_sort_desc(double *a, uint64 n);
+
+/* Most scores a ranking state keeps: its serial form stays under 1 GB */
+#define MLC_MAX_SCORES	((int64) ((MLC_MAX_STATE_BYTES - 65536) / sizeof(double)))
+
+/* Point key[] and keylen[] at the state's labels */
+static void
+mlc_score_keys(MlcScoreState *ss)
+{
+	uint32		off = 0;
+	int			s = 0;
+	const char *key;
+	uint32		len;
+
+	while (s < 2 && mlc_ms_next_label(&ss->ms, &off, &key, &len))
+	{
+		ss->key[s] = key;
+		ss->keylen[s++] = len;
+	}
+}
+
+/* Slot of a label, added when new (a third is an error) */
+static inline int
+mlc_score_slot(MlcScoreState *ss, const MlcKey *k)
+{
+	int			slot;
+
+	for (uint32 s = 0; s < ss->ms.h.nlabels; s++)
+		if (ss->keylen[s] == k->len && memcmp(ss->key[s], k->data, k->len) == 0)
+			return s;
+	slot = mlc_ms_add_label(&ss->ms, k);
+	mlc_score_keys(ss);
+	return slot;
+}
+
+/* Error unless a state can take n more scores */
+static void
+mlc_score_check_room(const MlcScoreState *ss, int64 n)
+{
+	if (n > MLC_MAX_SCORES - ss->n[0] - ss->n[1])
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("metric state would exceed 1 GB"),
+				 errhint("Compute the metric on a sample (TABLESAMPLE) or per group of rows.")));
+}
+
+/* Append n scores to a slot (unsorted from then on); arrays grow geometrically */
+static inline void
+mlc_score_append(MlcScoreState *ss, int slot, const double *v, int64 n)
+{
+	if (unlikely(ss->n[slot] + n > ss->cap[slot]))
+	{
+		int64		cap;
+
+		mlc_score_check_room(ss, n);
+		cap = Min(Max(ss->n[slot] + n, Max(ss->cap[slot] * 2, 256)), MLC_MAX_SCORES);
+		ss->v[slot] = ss->v[slot] ? repalloc_huge(ss->v[slot], cap * sizeof(double)) :
+			MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(double));
+		ss->cap[slot] = cap;
+	}
+	memcpy(ss->v[slot] + ss->n[slot], v, n * sizeof(double));
+	ss->n[slot] += n;
+	ss->sorted = false;
+}
+
+/* Merge n scores, highest first, into a slot of a sorted state */
+static void
+mlc_score_merge(MlcScoreState *ss, int slot, const double *v, int64 n)
+{
+	const double *a = ss->v[slot];
+	int64		na = ss->n[slot],
+				i = 0,
+				j = 0,
+				k = 0;
+	double	   *out;
+
+	mlc_score_check_room(ss, n);
+	out = MemoryContextAllocHuge(CurrentMemoryContext, Max(na + n, 1) * sizeof(double));
+	while (i < na && j < n)
+	{
+		out[k++] = a[i] >= v[j] ? a[i++] : v[j++];
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	memcpy(out + k, a + i, (na - i) * sizeof(double));
+	memcpy(out + k + na - i, v + j, (n - j) * sizeof(double));
+	if (ss->v[slot])
+		pfree(ss->v[slot]);
+	ss->v[slot] = out;
+	ss->n[slot] = ss->cap[slot] = na + n;
+}
+
+/* Sort every slot highest first, unless done */
+static void
+mlc_score_sort(MlcScoreState *ss)
+{
+	if (ss->sorted)
+		return;
+	for (uint32 s = 0; s < ss->ms.h.nlabels; s++)
+		mlc_sort_desc(ss->v[s], ss->n[s]);
+	ss->sorted = true;
+}
+
+/* Give ss (in the current context) the settings and labels of src, no scores */
+static void
+mlc_score_init_from(MlcScoreState *ss, const MlcMState *src)
+{
+	memset(ss, 0, sizeof(MlcScoreState));
+	ss->ms.h = src->h;
+	ss->ms.h.labels_cap = src->h.labels_len;
+	ss->ms.h.cap = ss->ms.h.used = 0;
+	ss->ms.raw = mlc_ms_alloc(src->h.pos_len, src->h.labels_len, 0);
+	mlc_ms_sync(&ss->ms);
+	memcpy(mlc_ms_pos(&ss->ms), mlc_ms_pos(src), src->h.pos_len);
+	memcpy(mlc_ms_labels(&ss->ms), mlc_ms_labels(src), src->h.labels_len);
+	mlc_score_keys(ss);
+	ss->sorted = true;
+}
+
 /* ---------- transition and combine functions ---------- */
 
 /*
@@ -1127,35 +1269,44 @@ mlc_agg_cls_trans(PG_FUNCTION_ARGS)
 
 /*
  * mlcycle.metric_score_trans(state, score, label [, pos_label]): keep the
- * (score, label) pair.  The payload grows geometrically.
+ * score with the scores of its label.  Rows with a NULL are skipped.
  */
 Datum
 mlc_agg_score_trans(PG_FUNCTION_ARGS)
 {
 	MlcLabelReader *r = mlc_label_reader(fcinfo, 2);
+	MlcScoreState *ss = PG_ARGISNULL(0) ? NULL : (MlcScoreState *) PG_GETARG_POINTER(0);
+	MemoryContext aggcxt,
+				old;
 	MlcKey		pos,
 				kl;
-	bool		has_pos = mlc_pos_arg(fcinfo, 3, r, &pos);
-	MlcMState	st;
+	bool		has_pos;
 	double		score;
-	uint8		slot;
-	char	   *rec;
 
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "mlcycle: metric_score_trans called outside an aggregate");
+	has_pos = mlc_pos_arg(fcinfo, 3, r, &pos);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		return mlc_ms_unchanged(fcinfo);
+	{
+		if (ss == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(ss);
+	}
 	score = PG_GETARG_FLOAT8(1);
 	mlc_check_finite(score, "score");
 	mlc_read_key(r, PG_GETARG_DATUM(2), &kl, "label");
-	mlc_ms_begin(fcinfo, &st, MLC_PAY_PAIRS, r->kind, 0, has_pos ? &pos : NULL, 0);
-	slot = (uint8) mlc_ms_slot(&st, &kl);
-	if (st.h.cap - st.h.used < MLC_PAIR_SIZE)
-		mlc_ms_resize(&st, 0, 0, st.h.used + MLC_PAIR_SIZE);
-	rec = mlc_ms_payload(&st) + st.h.used;
-	memcpy(rec, &score, sizeof(double));
-	rec[sizeof(double)] = (char) slot;
-	st.h.used += MLC_PAIR_SIZE;
-	mlc_ms_sync(&st);
-	PG_RETURN_BYTEA_P(st.raw);
+	old = MemoryContextSwitchTo(aggcxt);
+	if (ss == NULL)
+	{
+		ss = palloc0(sizeof(MlcScoreState));
+		mlc_ms_create(&ss->ms, MLC_PAY_RANKED, r->kind, 0, has_pos ? &pos : NULL, 0);
+	}
+	else if (has_pos || ss->ms.h.flags != 0 || ss->ms.h.kind != r->kind)
+		mlc_ms_check_settings(&ss->ms, r->kind, 0, has_pos ? MLC_MS_HAS_POS : 0,
+							  has_pos ? pos.data : "", has_pos ? pos.len : 0, 0);
+	mlc_score_append(ss, mlc_score_slot(ss, &kl), &score, 1);
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(ss);
 }
 
 /*
@@ -1301,21 +1452,6 @@ mlc_ms_merge_payload(MlcMState *st, const MlcMState *b, const int *map)
 				mlc_put_i8(pa, c, mlc_get_i8(pa, c) + mlc_get_i8(pb, (int64) i * b->h.kcap + j));
 			}
 	}
-	else if (st->h.payload == MLC_PAY_PAIRS)
-	{
-		if (st->h.cap - st->h.used < b->h.used)
-			mlc_ms_resize(st, 0, 0, st->h.used + b->h.used);
-		pa = mlc_ms_payload(st) + st->h.used;
-		memcpy(pa, pb, b->h.used);
-		for (uint64 i = 0; i < b->h.used; i += MLC_PAIR_SIZE)
-		{
-			pa[i + sizeof(double)] = (char) map[(uint8) pa[i + sizeof(double)]];
-			if ((i & 0xFFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-		}
-		st->h.used += b->h.used;
-		mlc_ms_sync(st);
-	}
 	else if (st->h.payload == MLC_PAY_PROB)
 	{
 		for (uint32 s = 0; s < b->h.nlabels; s++)
@@ -1352,12 +1488,13 @@ mlc_agg_combine(PG_FUNCTION_ARGS)
 	mlc_ms_open(PG_GETARG_BYTEA_P(1), 0, true, &b);
 	if (a.h.payload != b.h.payload)
 		mlc_ms_corrupt("states of different kinds of aggregates");
+	if (a.h.payload == MLC_PAY_RANKED)
+		mlc_ms_corrupt("a ranking state is combined by metric_score_combine");
 	mlc_ms_check_settings(&a, b.h.kind, b.h.average, b.h.flags, mlc_ms_pos(&b), b.h.pos_len,
 						  b.h.param);
 	st = a;
 	mlc_ms_resize(&st, (uint64) a.h.labels_len + b.h.labels_len,
-				  Min(a.h.nlabels + b.h.nlabels, MLC_METRIC_MAX_LABELS),
-				  a.h.used + (a.h.payload == MLC_PAY_PAIRS ? b.h.used : 0));
+				  Min(a.h.nlabels + b.h.nlabels, MLC_METRIC_MAX_LABELS));
 	map = palloc(sizeof(int) * b.h.nlabels);
 	while (mlc_ms_next_label(&b, &off, &key, &len))
 	{
@@ -1369,6 +1506,114 @@ mlc_agg_combine(PG_FUNCTION_ARGS)
 	}
 	mlc_ms_merge_payload(&st, &b, map);
 	PG_RETURN_BYTEA_P(st.raw);
+}
+
+/*
+ * mlcycle.metric_score_combine(a, b): merge two ranking states; sorted
+ * slots are merged in linear time, so the leader of a parallel plan does not
+ * sort again.
+ */
+Datum
+mlc_agg_score_combine(PG_FUNCTION_ARGS)
+{
+	MlcScoreState *a = PG_ARGISNULL(0) ? NULL : (MlcScoreState *) PG_GETARG_POINTER(0);
+	MlcScoreState *b = PG_ARGISNULL(1) ? NULL : (MlcScoreState *) PG_GETARG_POINTER(1);
+	MemoryContext aggcxt,
+				old;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "mlcycle: metric_score_combine called outside an aggregate");
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	old = MemoryContextSwitchTo(aggcxt);
+	if (a == NULL)
+	{
+		a = palloc(sizeof(MlcScoreState));
+		mlc_score_init_from(a, &b->ms);
+	}
+	else
+		mlc_ms_check_settings(&a->ms, b->ms.h.kind, 0, b->ms.h.flags, mlc_ms_pos(&b->ms),
+							  b->ms.h.pos_len, 0);
+	for (uint32 s = 0; s < b->ms.h.nlabels; s++)
+	{
+		MlcKey		k;
+		int			t;
+
+		k.data = b->key[s];
+		k.len = b->keylen[s];
+		t = mlc_score_slot(a, &k);
+		if (a->sorted && b->sorted)
+			mlc_score_merge(a, t, b->v[s], b->n[s]);
+		else
+			mlc_score_append(a, t, b->v[s], b->n[s]);
+	}
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(a);
+}
+
+/*
+ * mlcycle.metric_score_serial(state): the ranking state as a bytea of
+ * payload MLC_PAY_RANKED, each slot sorted (in the worker that made it).
+ */
+Datum
+mlc_agg_score_serial(PG_FUNCTION_ARGS)
+{
+	MlcScoreState *ss = (MlcScoreState *) PG_GETARG_POINTER(0);
+	uint32		nl = ss->ms.h.nlabels;
+	MlcMState	st;
+	char	   *p;
+	uint64		at = (uint64) nl * sizeof(int64);
+
+	mlc_score_sort(ss);
+	st.h = ss->ms.h;
+	st.h.labels_cap = st.h.labels_len;
+	st.h.cap = st.h.used = at + (uint64) (ss->n[0] + ss->n[1]) * sizeof(double);
+	st.raw = mlc_ms_alloc(st.h.pos_len, st.h.labels_cap, st.h.cap);
+	mlc_ms_sync(&st);
+	memcpy(mlc_ms_pos(&st), mlc_ms_pos(&ss->ms), st.h.pos_len);
+	memcpy(mlc_ms_labels(&st), mlc_ms_labels(&ss->ms), st.h.labels_len);
+	p = mlc_ms_payload(&st);
+	for (uint32 s = 0; s < nl; s++)
+	{
+		mlc_put_i8(p, s, ss->n[s]);
+		memcpy(p + at, ss->v[s], ss->n[s] * sizeof(double));
+		at += ss->n[s] * sizeof(double);
+	}
+	PG_RETURN_BYTEA_P(st.raw);
+}
+
+/*
+ * mlcycle.metric_score_deserial(bytes, internal): a ranking state from its
+ * serial form, checked in full (labels, counts, finite and sorted scores).
+ */
+Datum
+mlc_agg_score_deserial(PG_FUNCTION_ARGS)
+{
+	MlcScoreState *ss = palloc(sizeof(MlcScoreState));
+	MlcMState	st;
+	const char *p;
+	uint64		at;
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "mlcycle: metric_score_deserial called outside an aggregate");
+	mlc_ms_open(PG_GETARG_BYTEA_P(0), MLC_PAY_RANKED, true, &st);
+	mlc_score_init_from(ss, &st);
+	p = mlc_ms_payload(&st);
+	at = (uint64) st.h.nlabels * sizeof(int64);
+	for (uint32 s = 0; s < st.h.nlabels; s++)
+	{
+		int64		n = mlc_get_i8(p, s);
+
+		ss->v[s] = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(double));
+		memcpy(ss->v[s], p + at, n * sizeof(double));
+		ss->n[s] = ss->cap[s] = n;
+		at += n * sizeof(double);
+	}
+	PG_RETURN_POINTER(ss);
 }
 
 /* ---------- classification finals ---------- */
@@ -1615,6 +1860,8 @@ mlc_sort_desc(double *a, uint64 n)
 			   *dst;
 	uint32	   *counts;
 
+	if (n < 2)
+		return;
 	if (n < 1024)
 	{
 		qsort(a, n, sizeof(double), mlc_cmp_desc);
@@ -1667,36 +1914,23 @@ mlc_sort_desc(double *a, uint64 n)
 	pfree(counts);
 }
 
-/* Scores of a pair state split by class and sorted, highest first */
+/* Scores of a ranking state by class, each sorted highest first */
 static void
 mlc_ranking_build(FunctionCallInfo fcinfo, MlcRanking *rk)
 {
-	MlcMState	st;
-	const char *p;
-	uint64		n;
-	int			pos;
+	MlcScoreState *ss = (MlcScoreState *) PG_GETARG_POINTER(0);
+	int			pos,
+				neg = -1;
 
-	mlc_ms_final_open(fcinfo, MLC_PAY_PAIRS, &st);
-	pos = mlc_positive_slot(&st);
-	p = mlc_ms_payload(&st);
-	n = st.h.used / MLC_PAIR_SIZE;
-	rk->pos = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
-	rk->neg = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
-	rk->npos = rk->nneg = 0;
-	for (uint64 i = 0; i < n; i++)
-	{
-		double		s;
-
-		memcpy(&s, p + i * MLC_PAIR_SIZE, sizeof(double));
-		if ((int) (uint8) p[i * MLC_PAIR_SIZE + sizeof(double)] == pos)
-			rk->pos[rk->npos++] = s;
-		else
-			rk->neg[rk->nneg++] = s;
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-	mlc_sort_desc(rk->pos, rk->npos);
-	mlc_sort_desc(rk->neg, rk->nneg);
+	mlc_score_sort(ss);
+	pos = mlc_positive_slot(&ss->ms);
+	for (uint32 s = 0; s < ss->ms.h.nlabels; s++)
+		if ((int) s != pos)
+			neg = s;
+	rk->pos = pos >= 0 ? ss->v[pos] : NULL;
+	rk->npos = pos >= 0 ? ss->n[pos] : 0;
+	rk->neg = neg >= 0 ? ss->v[neg] : NULL;
+	rk->nneg = neg >= 0 ? ss->n[neg] : 0;
 }
 
 /* Advance to the next distinct score, highest first; false past the last */
@@ -1738,21 +1972,37 @@ mlc_group_start(MlcGroupIter *it, const MlcRanking *rk)
 	it->rk = rk;
 }
 
-/* Final of ml_roc_auc: trapezoidal area (ties count one half), NULL unless both classes occur */
+/*
+ * Final of ml_roc_auc: trapezoidal area (ties count one half), NULL unless
+ * both classes occur.  Each negative outranks the positives above it and
+ * half of those tied with it; one pass over both sorted arrays.
+ */
 Datum
 mlc_agg_roc_auc_final(PG_FUNCTION_ARGS)
 {
 	MlcRanking	rk;
-	MlcGroupIter it;
 	uint64		twice_area = 0;
+	int64		above = 0,		/* positives above the current negative */
+				tied = 0;		/* positives equal to it */
 
 	mlc_ranking_build(fcinfo, &rk);
 	if (rk.npos == 0 || rk.nneg == 0)
 		PG_RETURN_NULL();
-	mlc_group_start(&it, &rk);
-	/* each negative outranks the positives above it, half of those tied with it */
-	while (mlc_next_group(&it))
-		twice_area += (uint64) it.dfp * (uint64) (2 * (it.tps - it.dtp) + it.dtp);
+	for (int64 j = 0; j < rk.nneg; j++)
+	{
+		double		v = rk.neg[j];
+
+		if (j == 0 || v != rk.neg[j - 1])
+		{
+			while (above < rk.npos && rk.pos[above] > v)
+				above++;
+			for (tied = 0; above + tied < rk.npos && rk.pos[above + tied] == v;)
+				tied++;
+		}
+		twice_area += (uint64) (2 * above + tied);
+		if ((j & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
 	PG_RETURN_FLOAT8((double) twice_area / (2.0 * (double) rk.npos * (double) rk.nneg));
 }
 

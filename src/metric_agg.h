@@ -1,8 +1,9 @@
 /*
  * metric_agg.h
  *	  Transition-state layouts of the evaluation-metric aggregates
- *	  (src/metric_agg.c): a self-describing bytea for label-based metrics and
- *	  a float8[] of moments for regression metrics.
+ *	  (src/metric_agg.c): a self-describing bytea for label-based metrics
+ *	  (also the serial form of the ranking metrics' internal state) and a
+ *	  float8[] of moments for regression metrics.
  */
 #ifndef MLCYCLE_METRIC_AGG_H
 #define MLCYCLE_METRIC_AGG_H
@@ -23,7 +24,9 @@
 
 /* payload kinds */
 #define MLC_PAY_CONFUSION		1	/* int64 counts[truth slot * kcap + predicted slot] */
-#define MLC_PAY_PAIRS			2	/* records: float8 score, uint8 label slot */
+#define MLC_PAY_RANKED			2	/* int64 count per label slot, then each slot's
+										 * float8 scores, highest first (the serial
+										 * form of the ranking aggregates' state) */
 #define MLC_PAY_PROB			3	/* per label slot: MLC_PROB_NVALS float8 sums */
 #define MLC_PAY_CALIB			4	/* per bin, per label slot: count, sum, compensation */
 
@@ -69,8 +72,6 @@ typedef struct MlcMStateHeader
 	uint64		cap;			/* bytes of the payload */
 } MlcMStateHeader;
 
-/* a score record of MLC_PAY_PAIRS */
-#define MLC_PAIR_SIZE			9
 
 /* per label slot of MLC_PAY_PROB: count, then four (sum, compensation) pairs */
 #define MLC_PROB_COUNT			0

@@ -42,17 +42,32 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlcycle.metric_cls_trans(bytea, anycompatible, anycompatible, text, anycompatible) IS
 'Internal: transition function of the classification metric aggregates, with an average and a positive label.';
 
-CREATE FUNCTION mlcycle.metric_score_trans(state bytea, score float8, label anycompatible)
-RETURNS bytea AS 'MODULE_PATHNAME', 'mlc_agg_score_trans'
+CREATE FUNCTION mlcycle.metric_score_trans(state internal, score float8, label anycompatible)
+RETURNS internal AS 'MODULE_PATHNAME', 'mlc_agg_score_trans'
 LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlcycle.metric_score_trans(bytea, float8, anycompatible) IS
-'Internal: transition function of the ranking metric aggregates (keeps score and label pairs).';
+COMMENT ON FUNCTION mlcycle.metric_score_trans(internal, float8, anycompatible) IS
+'Internal: transition function of the ranking metric aggregates (keeps the scores of each label).';
 
-CREATE FUNCTION mlcycle.metric_score_trans(state bytea, score float8, label anycompatible, pos_label anycompatible)
-RETURNS bytea AS 'MODULE_PATHNAME', 'mlc_agg_score_trans'
+CREATE FUNCTION mlcycle.metric_score_trans(state internal, score float8, label anycompatible, pos_label anycompatible)
+RETURNS internal AS 'MODULE_PATHNAME', 'mlc_agg_score_trans'
 LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlcycle.metric_score_trans(bytea, float8, anycompatible, anycompatible) IS
+COMMENT ON FUNCTION mlcycle.metric_score_trans(internal, float8, anycompatible, anycompatible) IS
 'Internal: transition function of the ranking metric aggregates, with a positive label.';
+
+CREATE FUNCTION mlcycle.metric_score_combine(a internal, b internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'mlc_agg_score_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.metric_score_combine(internal, internal) IS
+'Internal: combine function of the ranking metric aggregates (merges sorted scores).';
+
+CREATE FUNCTION mlcycle.metric_score_serial(state internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'mlc_agg_score_serial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.metric_score_serial(internal) IS
+'Internal: serial function of the ranking metric aggregates (sorts the scores of each label).';
+
+CREATE FUNCTION mlcycle.metric_score_deserial(bytes bytea, unused internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'mlc_agg_score_deserial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.metric_score_deserial(bytea, internal) IS
+'Internal: deserial function of the ranking metric aggregates (checks every value).';
 
 CREATE FUNCTION mlcycle.metric_prob_trans(state bytea, prob float8, label anycompatible)
 RETURNS bytea AS 'MODULE_PATHNAME', 'mlc_agg_prob_trans'
@@ -115,21 +130,21 @@ CREATE FUNCTION mlcycle.metric_confusion_final(state bytea) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'mlc_agg_confusion_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION mlcycle.metric_confusion_final(bytea) IS 'Internal: final function of ml_confusion_matrix.';
 
-CREATE FUNCTION mlcycle.metric_roc_auc_final(state bytea) RETURNS float8
+CREATE FUNCTION mlcycle.metric_roc_auc_final(state internal) RETURNS float8
 AS 'MODULE_PATHNAME', 'mlc_agg_roc_auc_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION mlcycle.metric_roc_auc_final(bytea) IS 'Internal: final function of ml_roc_auc.';
+COMMENT ON FUNCTION mlcycle.metric_roc_auc_final(internal) IS 'Internal: final function of ml_roc_auc.';
 
-CREATE FUNCTION mlcycle.metric_pr_auc_final(state bytea) RETURNS float8
+CREATE FUNCTION mlcycle.metric_pr_auc_final(state internal) RETURNS float8
 AS 'MODULE_PATHNAME', 'mlc_agg_pr_auc_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION mlcycle.metric_pr_auc_final(bytea) IS 'Internal: final function of ml_pr_auc.';
+COMMENT ON FUNCTION mlcycle.metric_pr_auc_final(internal) IS 'Internal: final function of ml_pr_auc.';
 
-CREATE FUNCTION mlcycle.metric_roc_curve_final(state bytea) RETURNS mlcycle.curve_point[]
+CREATE FUNCTION mlcycle.metric_roc_curve_final(state internal) RETURNS mlcycle.curve_point[]
 AS 'MODULE_PATHNAME', 'mlc_agg_roc_curve_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION mlcycle.metric_roc_curve_final(bytea) IS 'Internal: final function of ml_roc_curve.';
+COMMENT ON FUNCTION mlcycle.metric_roc_curve_final(internal) IS 'Internal: final function of ml_roc_curve.';
 
-CREATE FUNCTION mlcycle.metric_pr_curve_final(state bytea) RETURNS mlcycle.curve_point[]
+CREATE FUNCTION mlcycle.metric_pr_curve_final(state internal) RETURNS mlcycle.curve_point[]
 AS 'MODULE_PATHNAME', 'mlc_agg_pr_curve_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION mlcycle.metric_pr_curve_final(bytea) IS 'Internal: final function of ml_pr_curve.';
+COMMENT ON FUNCTION mlcycle.metric_pr_curve_final(internal) IS 'Internal: final function of ml_pr_curve.';
 
 CREATE FUNCTION mlcycle.metric_log_loss_final(state bytea) RETURNS float8
 AS 'MODULE_PATHNAME', 'mlc_agg_log_loss_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -254,25 +269,29 @@ COMMENT ON AGGREGATE ml_confusion_matrix(anycompatible, anycompatible) IS
 -- ---------- scores: ml_roc_auc, ml_pr_auc, ml_log_loss, ml_brier ----------
 
 CREATE AGGREGATE ml_roc_auc(score float8, label anycompatible) (
-	SFUNC = mlcycle.metric_score_trans, STYPE = bytea, COMBINEFUNC = mlcycle.metric_combine,
+	SFUNC = mlcycle.metric_score_trans, STYPE = internal, COMBINEFUNC = mlcycle.metric_score_combine,
+	SERIALFUNC = mlcycle.metric_score_serial, DESERIALFUNC = mlcycle.metric_score_deserial,
 	FINALFUNC = mlcycle.metric_roc_auc_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE ml_roc_auc(float8, anycompatible) IS
-'Area under the ROC curve of a score for the positive class (ties count one half; scikit-learn roc_auc_score). Binary: a third label is an error. NULL unless both classes occur in label. Keeps every (score, label) pair: 9 bytes a row, 1 GB at most.';
+'Area under the ROC curve of a score for the positive class (ties count one half; scikit-learn roc_auc_score). Binary: a third label is an error. NULL unless both classes occur in label. Keeps every score, 8 bytes a row, 1 GB at most; parallel workers sort their share.';
 
 CREATE AGGREGATE ml_roc_auc(score float8, label anycompatible, pos_label anycompatible) (
-	SFUNC = mlcycle.metric_score_trans, STYPE = bytea, COMBINEFUNC = mlcycle.metric_combine,
+	SFUNC = mlcycle.metric_score_trans, STYPE = internal, COMBINEFUNC = mlcycle.metric_score_combine,
+	SERIALFUNC = mlcycle.metric_score_serial, DESERIALFUNC = mlcycle.metric_score_deserial,
 	FINALFUNC = mlcycle.metric_roc_auc_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE ml_roc_auc(float8, anycompatible, anycompatible) IS
 'Area under the ROC curve with the positive class given.';
 
 CREATE AGGREGATE ml_pr_auc(score float8, label anycompatible) (
-	SFUNC = mlcycle.metric_score_trans, STYPE = bytea, COMBINEFUNC = mlcycle.metric_combine,
+	SFUNC = mlcycle.metric_score_trans, STYPE = internal, COMBINEFUNC = mlcycle.metric_score_combine,
+	SERIALFUNC = mlcycle.metric_score_serial, DESERIALFUNC = mlcycle.metric_score_deserial,
 	FINALFUNC = mlcycle.metric_pr_auc_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE ml_pr_auc(float8, anycompatible) IS
 'Average precision of a score (scikit-learn 1.2 average_precision_score: sum of (R_k - R_k-1) P_k over thresholds, no interpolation). NULL when no positive occurs.';
 
 CREATE AGGREGATE ml_pr_auc(score float8, label anycompatible, pos_label anycompatible) (
-	SFUNC = mlcycle.metric_score_trans, STYPE = bytea, COMBINEFUNC = mlcycle.metric_combine,
+	SFUNC = mlcycle.metric_score_trans, STYPE = internal, COMBINEFUNC = mlcycle.metric_score_combine,
+	SERIALFUNC = mlcycle.metric_score_serial, DESERIALFUNC = mlcycle.metric_score_deserial,
 	FINALFUNC = mlcycle.metric_pr_auc_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE ml_pr_auc(float8, anycompatible, anycompatible) IS
 'Average precision with the positive class given.';
@@ -304,25 +323,29 @@ COMMENT ON AGGREGATE ml_brier(float8, anycompatible, anycompatible) IS
 -- ---------- curves and calibration ----------
 
 CREATE AGGREGATE ml_roc_curve(score float8, label anycompatible) (
-	SFUNC = mlcycle.metric_score_trans, STYPE = bytea, COMBINEFUNC = mlcycle.metric_combine,
+	SFUNC = mlcycle.metric_score_trans, STYPE = internal, COMBINEFUNC = mlcycle.metric_score_combine,
+	SERIALFUNC = mlcycle.metric_score_serial, DESERIALFUNC = mlcycle.metric_score_deserial,
 	FINALFUNC = mlcycle.metric_roc_curve_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE ml_roc_curve(float8, anycompatible) IS
 'ROC curve as an array of (threshold, x = false positive rate, y = true positive rate), as scikit-learn 1.2 roc_curve: first (max score + 1, 0, 0), then the distinct scores, highest first, without collinear intermediate points. Rows: SELECT * FROM unnest((SELECT ml_roc_curve(score, label) FROM t)). NULL unless both classes occur.';
 
 CREATE AGGREGATE ml_roc_curve(score float8, label anycompatible, pos_label anycompatible) (
-	SFUNC = mlcycle.metric_score_trans, STYPE = bytea, COMBINEFUNC = mlcycle.metric_combine,
+	SFUNC = mlcycle.metric_score_trans, STYPE = internal, COMBINEFUNC = mlcycle.metric_score_combine,
+	SERIALFUNC = mlcycle.metric_score_serial, DESERIALFUNC = mlcycle.metric_score_deserial,
 	FINALFUNC = mlcycle.metric_roc_curve_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE ml_roc_curve(float8, anycompatible, anycompatible) IS
 'ROC curve with the positive class given.';
 
 CREATE AGGREGATE ml_pr_curve(score float8, label anycompatible) (
-	SFUNC = mlcycle.metric_score_trans, STYPE = bytea, COMBINEFUNC = mlcycle.metric_combine,
+	SFUNC = mlcycle.metric_score_trans, STYPE = internal, COMBINEFUNC = mlcycle.metric_score_combine,
+	SERIALFUNC = mlcycle.metric_score_serial, DESERIALFUNC = mlcycle.metric_score_deserial,
 	FINALFUNC = mlcycle.metric_pr_curve_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE ml_pr_curve(float8, anycompatible) IS
 'Precision-recall curve as an array of (threshold, x = recall, y = precision), as scikit-learn 1.2 precision_recall_curve: the distinct scores, lowest first, then (NULL, 0, 1). NULL when no positive occurs.';
 
 CREATE AGGREGATE ml_pr_curve(score float8, label anycompatible, pos_label anycompatible) (
-	SFUNC = mlcycle.metric_score_trans, STYPE = bytea, COMBINEFUNC = mlcycle.metric_combine,
+	SFUNC = mlcycle.metric_score_trans, STYPE = internal, COMBINEFUNC = mlcycle.metric_score_combine,
+	SERIALFUNC = mlcycle.metric_score_serial, DESERIALFUNC = mlcycle.metric_score_deserial,
 	FINALFUNC = mlcycle.metric_pr_curve_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE ml_pr_curve(float8, anycompatible, anycompatible) IS
 'Precision-recall curve with the positive class given.';
