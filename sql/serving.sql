@@ -76,6 +76,63 @@ SELECT ml_score_table('sv', 'cust', 'a.b.c', '{id}');
 SELECT ml_score_table('sv', 'cust', 'scores_g', '{g}');
 SELECT ml_score_table('nope', 'cust', 'scores', '{id}');
 SELECT to_regclass('scores_g') IS NULL AS nothing_left_behind;
+-- the prediction table has no index of its own: a new day's partition is filled by
+-- multi-insert, then attached; a rerun replaces the day's rows of the source's keys
+SELECT count(*) AS indexes FROM pg_index i JOIN pg_inherits h ON h.inhrelid = i.indrelid
+WHERE h.inhparent = 'scores'::regclass;
+SELECT count(*) = 2000 AND count(DISTINCT id) = 2000 AS one_row_per_key FROM scores;
+-- an index the user adds is built on new partitions, and reruns keep it up to date
+CREATE UNIQUE INDEX scores_key ON scores (id, scored_on);
+SELECT ml_score_table('sv', 'cust', 'scores', '{id}');
+SELECT count(*) = 2000 AND count(DISTINCT id) = 2000 AS one_row_per_key FROM scores;
+DROP INDEX scores_key;
+-- a source whose primary key is the key; a view that repeats a key (named in the error)
+CREATE TABLE cust_pk AS SELECT * FROM cust WHERE id <= 50;
+ALTER TABLE cust_pk ADD PRIMARY KEY (id);
+SELECT ml_score_table('sv', 'cust_pk', 'scores_pk', '{id}');
+SELECT ml_score_table('sv', 'cust_pk', 'scores_pk2', '{id,code}');
+CREATE VIEW cust_dup AS SELECT * FROM cust UNION ALL SELECT * FROM cust WHERE id = 7;
+SELECT ml_score_table('sv', 'cust_dup', 'scores_dup', '{id}');
+SELECT to_regclass('scores_dup') IS NULL AS nothing_left_behind;
+-- mlcycle.score_load, the bulk loader: good and bad calls, one per line
+CREATE TABLE load_t (id int NOT NULL, v float8 CHECK (v >= 0));
+SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.5::float8 WHERE $1 = ''p'' AND $2 IS NOT NULL', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT i, i::float8 FROM generate_series(2, 2500) i', 'p', current_date);
+SELECT count(*), sum(v) FROM load_t;
+SELECT mlcycle.score_load('load_t', 'SELECT NULL::int, 2.0::float8', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1, -2.0::float8', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1::bigint, 2.0::float8', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8, 3', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'DELETE FROM load_t RETURNING *', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'CREATE TABLE load_x ()', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8; SELECT 1, 2.0::float8', 'p', current_date);
+SELECT mlcycle.score_load('scores', 'SELECT 1', 'p', current_date);
+SELECT mlcycle.score_load('cust_v', 'SELECT 1', 'p', current_date);
+CREATE TABLE load_p (d date NOT NULL) PARTITION BY RANGE (d);
+CREATE TABLE load_p1 PARTITION OF load_p FOR VALUES FROM ('2020-01-01') TO ('2020-01-02');
+SELECT mlcycle.score_load('load_p1', 'SELECT ''2020-01-01''::date', 'p', current_date);
+SELECT mlcycle.score_load('load_p1', 'SELECT ''2020-01-02''::date', 'p', current_date);
+SELECT count(*) FROM load_p;
+SELECT count(*) FROM load_t;
+CREATE INDEX load_t_id ON load_t (id);
+SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8', 'p', current_date);
+DROP INDEX load_t_id;
+-- privileges and row-level security are those of the caller
+CREATE ROLE regress_mlc_loader;
+GRANT USAGE ON SCHEMA sv TO regress_mlc_loader;
+GRANT SELECT ON load_t TO regress_mlc_loader;
+SET ROLE regress_mlc_loader;
+SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8', 'p', current_date);
+RESET ROLE;
+GRANT INSERT ON load_t TO regress_mlc_loader;
+ALTER TABLE load_t ENABLE ROW LEVEL SECURITY;
+SET ROLE regress_mlc_loader;
+SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8', 'p', current_date);
+RESET ROLE;
+DROP TABLE load_t, load_p;
+DROP OWNED BY regress_mlc_loader;
+DROP ROLE regress_mlc_loader;
 -- labels arrive later for some keys: one evaluation per model that scored them
 CREATE TABLE outcomes AS SELECT id, won FROM cust WHERE id % 2 = 0;
 SELECT model_id, rows, rows_skipped, metrics->>'source', (metrics->>'accuracy')::float8 BETWEEN 0.5 AND 1

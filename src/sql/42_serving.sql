@@ -35,9 +35,15 @@ CREATE FUNCTION mlcycle.score_row(project text, "row" anyelement, key "any") RET
 COMMENT ON FUNCTION mlcycle.score_row(text, anyelement, "any")
 	IS 'Internal: the prediction-table columns of a row (model, value, label, probabilities), scored once by the key''s model.';
 
--- Create the prediction table (partitioned by day) unless it exists, and the day's partition.
+CREATE FUNCTION mlcycle.score_load(target regclass, query text, project text, day date) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'mlcycle_score_load'
+	LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION mlcycle.score_load(regclass, text, text, date)
+	IS 'Internal: runs query ($1 project, $2 day) and adds its rows to target, a plain table without indexes, triggers or row security, with the multi-insert that COPY uses; NOT NULL and CHECK constraints are enforced. Returns the rows added.';
+
+-- Create the prediction table (partitioned by day) unless it exists; check the layout of one that does.
 -- No SET search_path here: an unqualified target goes where the caller's tables go.
-CREATE FUNCTION mlcycle.prediction_table(p_target text, p_source regclass, p_keys text[], p_day date)
+CREATE FUNCTION mlcycle.prediction_table(p_target text, p_source regclass, p_keys text[])
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
 AS $$
@@ -46,7 +52,6 @@ DECLARE
 	v_qualified text;
 	v_table regclass;
 	v_cols text;
-	v_part text;
 BEGIN
 	IF cardinality(v_parts) > 2 THEN
 		RAISE EXCEPTION 'target "%" is not a table name', p_target
@@ -62,10 +67,8 @@ BEGIN
 		JOIN pg_attribute a ON a.attrelid = p_source AND a.attname = u.k AND NOT a.attisdropped;
 		EXECUTE format('CREATE TABLE %s (%s, project text NOT NULL, model_id bigint NOT NULL, '
 					   'prediction float8, label text, probabilities float8[], '
-					   'scored_at timestamptz NOT NULL, scored_on date NOT NULL, '
-					   'PRIMARY KEY (%s, scored_on)) PARTITION BY RANGE (scored_on)',
-					   v_qualified, v_cols,
-					   (SELECT string_agg(format('%I', k), ', ') FROM unnest(p_keys) k));
+					   'scored_at timestamptz NOT NULL, scored_on date NOT NULL) PARTITION BY RANGE (scored_on)',
+					   v_qualified, v_cols);
 		v_table := v_qualified::regclass;
 	ELSIF NOT EXISTS (SELECT 1 FROM pg_partitioned_table pt WHERE pt.partrelid = v_table)
 		  OR (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = v_table AND NOT a.attisdropped
@@ -77,18 +80,43 @@ BEGIN
 				  DETAIL = 'A prediction table is partitioned by scored_on and has the key columns, project, model_id, prediction, label, probabilities, scored_at and scored_on.',
 				  HINT = 'Pass a new table name, and ml_score_table creates it.';
 	END IF;
-	v_part := format('%I.%I', (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-								WHERE c.oid = v_table),
-					 left((SELECT relname FROM pg_class WHERE oid = v_table), 50) || '_p' || to_char(p_day, 'YYYYMMDD'));
-	IF to_regclass(v_part) IS NULL THEN
-		EXECUTE format('CREATE TABLE %s PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
-					   v_part, v_table, p_day, p_day + 1);
-	END IF;
 	RETURN v_table;
 END
 $$;
-COMMENT ON FUNCTION mlcycle.prediction_table(text, regclass, text[], date)
-	IS 'Internal: the prediction table ml_score_table writes to, created on first use, with the day''s partition.';
+COMMENT ON FUNCTION mlcycle.prediction_table(text, regclass, text[])
+	IS 'Internal: the prediction table ml_score_table writes to, created on first use.';
+
+-- Error unless the key columns identify the rows of the source: a unique index of the
+-- source on some of them proves it, else a query looks for a repeated key.
+CREATE FUNCTION mlcycle.check_unique_keys(p_source regclass, p_keys text[])
+RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	v_dup text;
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+			   WHERE i.indrelid = p_source AND i.indisunique AND i.indisvalid AND i.indimmediate
+				 AND i.indpred IS NULL AND i.indexprs IS NULL
+				 AND (SELECT bool_and(a.attname = ANY (p_keys))
+					  FROM unnest(i.indkey::int2[]) k JOIN pg_catalog.pg_attribute a
+					  ON a.attrelid = p_source AND a.attnum = k)) THEN
+		RETURN;
+	END IF;
+	EXECUTE format('SELECT ROW(%s)::text FROM %s s GROUP BY %s HAVING count(*) > 1 LIMIT 1',
+				   (SELECT string_agg(format('s.%I', k), ', ') FROM unnest(p_keys) k), p_source,
+				   (SELECT string_agg(format('s.%I', k), ', ') FROM unnest(p_keys) k))
+	INTO v_dup;
+	IF v_dup IS NOT NULL THEN
+		RAISE EXCEPTION 'key columns % do not identify the rows of %', p_keys, p_source
+			USING ERRCODE = 'unique_violation',
+				  DETAIL = format('Two source rows have the key %s, so one prediction row cannot hold both.', v_dup),
+				  HINT = 'Pass key columns that are unique in the source, such as its primary key.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION mlcycle.check_unique_keys(regclass, text[])
+	IS 'Internal: error unless key columns identify the rows of a relation (a unique index of it on some of them, else a query for a repeated key).';
 
 -- No SET search_path here: relation names are resolved with the caller's.
 CREATE FUNCTION ml_score_table(project text, source text, target text, key_columns text[],
@@ -99,11 +127,13 @@ AS $$
 DECLARE
 	v_src regclass;
 	v_table regclass;
+	v_part text;
+	v_new_part boolean;
+	v_bulk boolean;
 	v_key text;
 	v_keys text;
 	v_cols text;
 	v_missing text;
-	v_fresh boolean;
 	v_sql text;
 	v_batch int := COALESCE((options->>'batch_blocks')::int, 1000);
 	v_blocks bigint;
@@ -138,52 +168,63 @@ BEGIN
 				  HINT = 'Pass column names exactly as they are spelled in the source relation.';
 	END IF;
 	PERFORM mlcycle.deployed_model(project);
-	v_table := mlcycle.prediction_table(target, v_src, key_columns, v_day);
+	PERFORM mlcycle.check_unique_keys(v_src, key_columns);
+	v_table := mlcycle.prediction_table(target, v_src, key_columns);
 	v_keys := (SELECT string_agg(format('s.%I', k), ', ') FROM unnest(key_columns) k);
 	v_cols := (SELECT string_agg(format('%I', k), ', ') FROM unnest(key_columns) k);
 	-- one key column routes by its value; several by the text of the row of their values
 	v_key := CASE cardinality(key_columns) WHEN 1 THEN v_keys ELSE format('ROW(%s)::text', v_keys) END;
-	-- an empty partition for the day takes plain inserts; else upserts
-	EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s WHERE scored_on = $1)', v_table)
-	INTO v_fresh USING v_day;
-	v_sql := format('INSERT INTO %s AS t (%s, project, model_id, prediction, label, probabilities, scored_at, scored_on) '
-					'SELECT %s, $1, (p).model_id, (p).prediction, (p).label, (p).probabilities, now(), $2 '
-					'FROM (SELECT %s, mlcycle.score_row($1, s, %s) AS p FROM %s s %%s OFFSET 0) s',
-					v_table, v_cols, v_cols, v_keys, v_key, v_src);
-	IF NOT v_fresh THEN
-		v_sql := v_sql || format(' ON CONFLICT (%s, scored_on) DO UPDATE SET project = EXCLUDED.project, '
-								 'model_id = EXCLUDED.model_id, prediction = EXCLUDED.prediction, label = EXCLUDED.label, '
-								 'probabilities = EXCLUDED.probabilities, scored_at = EXCLUDED.scored_at', v_cols);
+	-- the day's partition: a new one is filled on its own, then attached
+	v_part := format('%I.%I', (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+								WHERE c.oid = v_table),
+					 left((SELECT relname FROM pg_class WHERE oid = v_table), 50) || '_p' || to_char(v_day, 'YYYYMMDD'));
+	v_new_part := to_regclass(v_part) IS NULL;
+	IF v_new_part THEN
+		EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS, CHECK (scored_on >= %L AND scored_on < %L))',
+					   v_part, v_table, v_day, v_day + 1);
+	ELSE
+		-- a rerun the same day replaces the rows of the source's keys
+		EXECUTE format('DELETE FROM %s p WHERE (%s) IN (SELECT %s FROM %s s)', v_part,
+					   (SELECT string_agg(format('p.%I', k), ', ') FROM unnest(key_columns) k), v_keys, v_src);
+	END IF;
+	-- a partition without indexes or triggers takes the rows by multi-insert, as COPY does
+	v_bulk := NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = v_part::regclass)
+			  AND NOT (SELECT c.relhastriggers OR c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = v_part::regclass);
+	-- the statement of a batch is v_sql, its WHERE clause, and ' OFFSET 0) s'
+	v_sql := format('SELECT %s, $1, (p).model_id, (p).prediction, (p).label, (p).probabilities, now(), $2 '
+					'FROM (SELECT %s, mlcycle.score_row($1, s, %s) AS p FROM %s s ',
+					v_cols, v_keys, v_key, v_src);
+	IF NOT v_bulk THEN
+		v_sql := format('INSERT INTO %s (%s, project, model_id, prediction, label, probabilities, scored_at, scored_on) ',
+						v_part, v_cols) || v_sql;
 	END IF;
 	-- tables are scored in batches of blocks (a TID range scan each); other relations at once
 	IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = v_src) IN ('r', 'm') THEN
 		v_blocks := pg_catalog.pg_relation_size(v_src) / current_setting('block_size')::bigint;
 	END IF;
-	BEGIN
-		IF v_blocks IS NULL THEN
-			EXECUTE format(v_sql, '') USING project, v_day;
-			GET DIAGNOSTICS v_total = ROW_COUNT;
+	LOOP
+		EXIT WHEN v_start > 0 AND (v_blocks IS NULL OR v_start >= v_blocks);
+		v_missing := v_sql || CASE WHEN v_blocks IS NULL THEN ''
+							   ELSE format('WHERE s.ctid >= ''(%s,0)''::tid AND s.ctid < ''(%s,0)''::tid',
+										   v_start, v_start + v_batch) END || ' OFFSET 0) s';
+		IF v_bulk THEN
+			v_rows := mlcycle.score_load(v_part::regclass, v_missing, project, v_day);
 		ELSE
-			LOOP
-				EXIT WHEN v_start >= v_blocks AND v_start > 0;
-				EXECUTE format(v_sql, format('WHERE s.ctid >= ''(%s,0)''::tid AND s.ctid < ''(%s,0)''::tid',
-											 v_start, v_start + v_batch))
-				USING project, v_day;
-				GET DIAGNOSTICS v_rows = ROW_COUNT;
-				v_total := v_total + v_rows;
-				v_start := v_start + v_batch;
-				IF v_progress THEN
-					RAISE NOTICE 'mlcycle: scored % rows into % (% of % blocks)', v_total, v_table,
-						least(v_start, v_blocks), v_blocks;
-				END IF;
-			END LOOP;
+			EXECUTE v_missing USING project, v_day;
+			GET DIAGNOSTICS v_rows = ROW_COUNT;
 		END IF;
-	EXCEPTION WHEN cardinality_violation OR unique_violation THEN
-		RAISE EXCEPTION 'key columns % do not identify the rows of %', key_columns, v_src
-			USING ERRCODE = 'unique_violation',
-				  DETAIL = 'Two source rows have the same key, so one prediction row cannot hold both.',
-				  HINT = 'Pass key columns that are unique in the source, such as its primary key.';
-	END;
+		v_total := v_total + v_rows;
+		v_start := v_start + v_batch;
+		IF v_progress AND v_blocks IS NOT NULL THEN
+			RAISE NOTICE 'mlcycle: scored % rows into % (% of % blocks)', v_total, v_table,
+				least(v_start, v_blocks), v_blocks;
+		END IF;
+	END LOOP;
+	IF v_new_part THEN
+		-- indexes of the prediction table are built on the filled partition here
+		EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)',
+					   v_table, v_part, v_day, v_day + 1);
+	END IF;
 	RETURN v_total;
 END
 $$;

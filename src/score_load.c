@@ -1,0 +1,245 @@
+/*
+ * score_load.c
+ *	  Bulk load of a query's rows into a plain table with the table access
+ *	  method's multi-insert (as COPY FROM does): ml_score_table fills a new
+ *	  day partition this way, then builds its primary key and attaches it.
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "nodes/params.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+
+PG_FUNCTION_INFO_V1(mlcycle_score_load);
+
+/* rows handed to the multi-insert at a time (COPY FROM buffers 1000 too) */
+#define MLC_LOAD_BATCH	1000
+
+/* The loader's executor state: a range table of the target, for permissions and constraints */
+typedef struct MlcLoader
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slots[MLC_LOAD_BATCH];
+	int			nbuffered;		/* rows in slots[] not yet inserted */
+	BulkInsertState bistate;
+	CommandId	cid;
+	int64		rows;
+} MlcLoader;
+
+/* The receiver of the query's rows */
+typedef struct MlcLoadDest
+{
+	DestReceiver pub;
+	MlcLoader  *ld;
+} MlcLoadDest;
+
+/* Refuse a target that a multi-insert would not serve like INSERT does */
+static void
+mlc_load_check_target(Relation rel)
+{
+	const char *why = NULL;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		why = "it is not a plain table";
+	else if (rel->rd_rel->relhastriggers)
+		why = "it has triggers";
+	else if (RelationGetIndexList(rel) != NIL)
+		why = "it has indexes";
+	else if (check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_ENABLED)
+		why = "row-level security applies to it";
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot bulk-load table \"%s\": %s", RelationGetRelationName(rel), why),
+				 errhint("mlcycle.score_load fills a new table without indexes or triggers; use INSERT for others.")));
+}
+
+/* Open the target as the single result relation of an executor state */
+static void
+mlc_load_begin(MlcLoader *ld, Oid relid)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	ld->rel = table_open(relid, RowExclusiveLock);
+	mlc_load_check_target(ld->rel);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = ld->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	rte->requiredPerms = ACL_INSERT;
+	ExecCheckRTPerms(list_make1(rte), true);
+	ld->estate = CreateExecutorState();
+	ExecInitRangeTable(ld->estate, list_make1(rte));
+	ld->rri = makeNode(ResultRelInfo);
+	ExecInitResultRelation(ld->estate, ld->rri, 1);
+	for (int i = 0; i < MLC_LOAD_BATCH; i++)
+		ld->slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(ld->rel), &TTSOpsHeapTuple);
+	ld->bistate = GetBulkInsertState();
+	ld->cid = GetCurrentCommandId(true);
+	ld->nbuffered = 0;
+	ld->rows = 0;
+}
+
+/* Error unless the query's columns have the target's types, in order */
+static void
+mlc_load_check_columns(Relation rel, TupleDesc qdesc)
+{
+	TupleDesc	tdesc = RelationGetDescr(rel);
+	int			q = 0;
+
+	for (int a = 0; a < tdesc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tdesc, a);
+
+		if (att->attisdropped)
+			continue;
+		if (q >= qdesc->natts || TupleDescAttr(qdesc, q)->atttypid != att->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the query's columns do not match table \"%s\"", RelationGetRelationName(rel)),
+					 errdetail("Column %d of the table, \"%s\", is of type %s.", q + 1,
+							   NameStr(att->attname), format_type_be(att->atttypid))));
+		q++;
+	}
+	if (q != qdesc->natts || tdesc->natts != qdesc->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the query's columns do not match table \"%s\"", RelationGetRelationName(rel)),
+				 errdetail("The query returns %d columns and the table has %d.", qdesc->natts, q)));
+}
+
+/* Insert the buffered rows */
+static void
+mlc_load_flush(MlcLoader *ld)
+{
+	if (ld->nbuffered == 0)
+		return;
+	CHECK_FOR_INTERRUPTS();
+	table_multi_insert(ld->rel, ld->slots, ld->nbuffered, ld->cid, 0, ld->bistate);
+	for (int i = 0; i < ld->nbuffered; i++)
+		ExecClearTuple(ld->slots[i]);
+	ld->rows += ld->nbuffered;
+	ld->nbuffered = 0;
+}
+
+/* DestReceiver startup: the query's columns must be the table's */
+static void
+mlc_load_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	mlc_load_check_columns(((MlcLoadDest *) self)->ld->rel, typeinfo);
+}
+
+/* DestReceiver: copy a row into the buffer, check its constraints, insert a full buffer */
+static bool
+mlc_load_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	MlcLoader  *ld = ((MlcLoadDest *) self)->ld;
+	TupleTableSlot *to = ld->slots[ld->nbuffered];
+
+	ExecCopySlot(to, slot);
+	if (ld->rel->rd_att->constr)
+		ExecConstraints(ld->rri, to, ld->estate);
+	/* a partition loaded directly keeps to its bounds */
+	if (ld->rel->rd_rel->relispartition)
+		ExecPartitionCheck(ld->rri, to, ld->estate, true);
+	if (++ld->nbuffered == MLC_LOAD_BATCH)
+		mlc_load_flush(ld);
+	return true;
+}
+
+/* DestReceiver shutdown: insert what is left */
+static void
+mlc_load_shutdown(DestReceiver *self)
+{
+	mlc_load_flush(((MlcLoadDest *) self)->ld);
+}
+
+/* DestReceiver destroy: nothing is allocated */
+static void
+mlc_load_destroy(DestReceiver *self)
+{
+}
+
+/* Release what mlc_load_begin took; the lock is kept to the end of the transaction */
+static void
+mlc_load_end(MlcLoader *ld)
+{
+	FreeBulkInsertState(ld->bistate);
+	table_finish_bulk_insert(ld->rel, 0);
+	for (int i = 0; i < MLC_LOAD_BATCH; i++)
+		ExecDropSingleTupleTableSlot(ld->slots[i]);
+	ExecCloseResultRelations(ld->estate);
+	ExecCloseRangeTableRelations(ld->estate);
+	FreeExecutorState(ld->estate);
+	table_close(ld->rel, NoLock);
+}
+
+/*
+ * mlcycle.score_load(target regclass, query text, project text, day date):
+ * run query (its $1 is project, $2 the day) and add its rows to target, a
+ * plain table without indexes, triggers or row security, whose columns the
+ * query returns in order.  NOT NULL and CHECK constraints are enforced and
+ * the caller needs INSERT on target.  Returns the rows added.
+ */
+Datum
+mlcycle_score_load(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			argtypes[2] = {TEXTOID, DATEOID};
+	Datum		args[2] = {PG_GETARG_DATUM(2), PG_GETARG_DATUM(3)};
+	MlcLoader	ld;
+	MlcLoadDest dest;
+	SPIPlanPtr	plan;
+	ParamListInfo params;
+	SPIExecuteOptions opts;
+	int			rc;
+
+	mlc_load_begin(&ld, relid);
+	memset(&dest, 0, sizeof(dest));
+	dest.pub.receiveSlot = mlc_load_receive;
+	dest.pub.rStartup = mlc_load_startup;
+	dest.pub.rShutdown = mlc_load_shutdown;
+	dest.pub.rDestroy = mlc_load_destroy;
+	dest.pub.mydest = DestNone;
+	dest.ld = &ld;
+	SPI_connect();
+	plan = SPI_prepare(query, 2, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "mlcycle: could not prepare the scoring query: %s", SPI_result_code_string(SPI_result));
+	/* one statement that returns rows; read-only execution refuses any that writes */
+	if (!SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("the query of mlcycle.score_load must be one SELECT")));
+	params = makeParamList(2);
+	for (int i = 0; i < 2; i++)
+	{
+		params->params[i].value = args[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = argtypes[i];
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.params = params;
+	opts.read_only = true;
+	opts.dest = &dest.pub;
+	rc = SPI_execute_plan_extended(plan, &opts);
+	if (rc < 0)
+		elog(ERROR, "mlcycle: the scoring query failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+	mlc_load_end(&ld);
+	PG_RETURN_INT64(ld.rows);
+}
