@@ -164,9 +164,11 @@ SELECT f, (tf_resealed_mutants(t)).* FROM (
 -- a state that is not one
 SELECT mlcycle.tf_num_combine('\x00'::bytea, '\x00'::bytea);
 SELECT mlcycle.tf_text_final('\x0102030405'::bytea);
--- the exact limit
+-- past the exact limit a quantile sketch (sql/transform_sketch.sql): approximate, with its bound
 SET mlcycle.transform_exact_limit = 1000;
-SELECT ml_fit_scaler(g::float8, 'robust') FROM generate_series(1, 1001) g;
+SELECT ml_transformer_text(ml_fit_scaler(g::float8, 'robust')) FROM generate_series(1, 1001) g;
+SELECT f, (tf_resealed_mutants(t)).* FROM (
+	SELECT 'approximate robust' f, ml_fit_scaler(g::float8, 'robust') t FROM generate_series(1, 5000) g) s;
 SELECT ml_transformer_text(ml_fit_scaler(g::float8, 'standard'))->>'count' AS moments_need_no_values FROM generate_series(1, 1001) g;
 RESET mlcycle.transform_exact_limit;
 

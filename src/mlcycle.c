@@ -70,7 +70,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("mlcycle.transform_exact_limit",
 							"Most values a quantile-based transformer fit keeps to be exact.",
-							"robust, yeo_johnson, box_cox, median, most_frequent, quantile bins and clipping keep every value up to this many per fit.",
+							"robust, yeo_johnson, box_cox, median, most_frequent, quantile bins and clipping keep every value up to this many per fit, then use a quantile sketch.",
 							&mlc_transform_exact_limit,
 							10000000, 1000, 100000000,
 							PGC_USERSET, 0,

@@ -1389,6 +1389,51 @@ mlc_cmp_tagged(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The items of a checked sketch-mode summary, sorted by value, tagged with their weight */
+static MlcTagged *
+mlc_ns_items(MlcNumSummary *s, int64 *nitems)
+{
+	int64		m = 0;
+	MlcTagged  *items;
+
+	for (int h = 0; h < s->nlevels; h++)
+		m += s->level_n[h];
+	items = palloc(Max(m, 1) * sizeof(MlcTagged));
+	m = 0;
+	for (int h = 0; h < s->nlevels; h++)
+		for (int i = 0; i < s->level_n[h]; i++)
+		{
+			items[m].v = mlc_ns_level(s, h)[i];
+			items[m++].tag = INT64CONST(1) << h;
+		}
+	qsort(items, m, sizeof(MlcTagged), mlc_cmp_tagged);
+	*nitems = m;
+	return items;
+}
+
+/*
+ * The index of the item holding 0-based rank target: the first whose
+ * cumulative weight exceeds it, the last when none does (cum[j] is the
+ * weight of items 0..j).
+ */
+static int64
+mlc_items_at_rank(const int64 *cum, int64 m, double target)
+{
+	int64		lo = 0,
+				hi = m - 1;
+
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if ((double) cum[mid] > target)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
 /* Quantiles q[0..nq) of a numeric summary (numpy 'linear' when exact); NaN when empty */
 void
 mlc_num_summary_quantiles(bytea *state, const double *q, int nq, double *out)
@@ -1414,42 +1459,73 @@ mlc_num_summary_quantiles(bytea *state, const double *q, int nq, double *out)
 	}
 	else
 	{
-		int64		m = 0;
-		MlcTagged  *items;
+		int64		m;
+		MlcTagged  *items = mlc_ns_items(s, &m);
+		int64	   *cum = palloc(Max(m, 1) * sizeof(int64));
 
-		for (int h = 0; h < s->nlevels; h++)
-			m += s->level_n[h];
-		items = palloc(m * sizeof(MlcTagged));
-		m = 0;
-		for (int h = 0; h < s->nlevels; h++)
-			for (int i = 0; i < s->level_n[h]; i++)
-			{
-				items[m].v = mlc_ns_level(s, h)[i];
-				items[m++].tag = INT64CONST(1) << h;
-			}
-		qsort(items, m, sizeof(MlcTagged), mlc_cmp_tagged);
+		for (int64 j = 0; j < m; j++)
+			cum[j] = (j > 0 ? cum[j - 1] : 0) + items[j].tag;
 		for (int i = 0; i < nq; i++)
 		{
-			double		target = q[i] * (double) (s->n - 1);
-			int64		cum = 0;
-			int64		j = 0;
-
 			if (q[i] <= 0.0)
-			{
 				out[i] = s->min;
-				continue;
-			}
-			if (q[i] >= 1.0)
-			{
+			else if (q[i] >= 1.0)
 				out[i] = s->max;
-				continue;
-			}
-			while (j < m - 1 && (double) (cum + items[j].tag) <= target)
-				cum += items[j++].tag;
-			out[i] = items[j].v;
+			else
+				out[i] = items[mlc_items_at_rank(cum, m, q[i] * (double) (s->n - 1))].v;
 		}
+		pfree(cum);
 		pfree(items);
 	}
+}
+
+/* The values a numeric summary holds, sorted, each tagged with its weight (1 when exact) */
+MlcTagged *
+mlc_num_summary_items(bytea *state, int64 *nitems)
+{
+	MlcNumSummary *s = mlc_ns_check(state);
+	MlcTagged  *items;
+
+	if (s->flags & MLC_NS_SKETCH)
+		return mlc_ns_items(s, nitems);
+	items = palloc(Max(s->n, 1) * sizeof(MlcTagged));
+	for (int64 i = 0; i < s->n; i++)
+	{
+		items[i].v = s->data[i];
+		items[i].tag = 1;
+	}
+	qsort(items, s->n, sizeof(MlcTagged), mlc_cmp_tagged);
+	*nitems = s->n;
+	return items;
+}
+
+/* A numeric summary in sketch mode holding the finite values v[0..n) */
+bytea *
+mlc_num_sketch_from(const double *v, int64 n)
+{
+	MlcNumSummary *s = mlc_ns_new_sketch(mlc_ns_new_exact(0), 2);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		s = mlc_ns_add_finite(s, v[i]);
+	}
+	return (bytea *) s;
+}
+
+/* Add a finite value to a numeric summary (updated in place unless it must grow) */
+bytea *
+mlc_num_summary_add(bytea *state, double v)
+{
+	return (bytea *) mlc_ns_add_finite(mlc_ns_check_state(state, false), v);
+}
+
+/* Merge two numeric summaries into a new one */
+bytea *
+mlc_num_summary_merge(bytea *a, bytea *b)
+{
+	return (bytea *) mlc_ns_merge(mlc_ns_check(a), mlc_ns_check(b));
 }
 
 /* Decode a categorical summary state (checked) */

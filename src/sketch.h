@@ -78,6 +78,18 @@ extern void mlc_num_summary_stats(bytea *state, MlcNumStats *st);
 /* Quantiles q[0..nq) of a numeric summary (numpy 'linear' when exact); NaN when empty */
 extern void mlc_num_summary_quantiles(bytea *state, const double *q, int nq, double *out);
 
+/* The values of a numeric summary sorted, each tagged with its weight (2^level; 1 when exact) */
+extern MlcTagged *mlc_num_summary_items(bytea *state, int64 *nitems);
+
+/* A numeric summary in sketch mode holding the finite values v[0..n) */
+extern bytea *mlc_num_sketch_from(const double *v, int64 n);
+
+/* Add a finite value (in place unless the summary must grow: use the result) */
+extern bytea *mlc_num_summary_add(bytea *state, double v);
+
+/* Merge two numeric summaries (checked) into a new one */
+extern bytea *mlc_num_summary_merge(bytea *a, bytea *b);
+
 /* Decode a categorical summary state (checked) */
 extern void mlc_freq_summary_stats(bytea *state, MlcFreqStats *st);
 

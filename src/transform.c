@@ -26,6 +26,7 @@
 #include "ingest.h"
 #include "jsonutil.h"
 #include "model.h"
+#include "sketch.h"
 #include "transform.h"
 
 PG_FUNCTION_INFO_V1(mlcycle_tf_scaler_trans);
@@ -85,8 +86,10 @@ mlc_tf_methods(int family)
 /*
  * The state of a numeric fit: counts, double-double sums of x and x^2
  * (so that the result does not depend on the order rows are added or
- * states combined), min and max, and every value when the method needs
- * order statistics (up to mlcycle.transform_exact_limit values).
+ * states combined), min and max, and when the method needs order
+ * statistics every value (up to mlcycle.transform_exact_limit values) or,
+ * past that, a mergeable quantile sketch (sketch.c's numeric summary, in
+ * sketch mode) stored in values[]: capacity is then its size in doubles.
  */
 typedef struct MlcTfNumState
 {
@@ -94,7 +97,7 @@ typedef struct MlcTfNumState
 	uint32		magic;
 	uint8		family;
 	uint8		method;
-	uint8		keep;			/* values[] holds every non-NULL value */
+	uint8		keep;			/* MLC_TF_KEEP_*: what values[] holds */
 	uint8		pad;
 	int32		nbins;
 	double		opt1;			/* constant fill; clip lower percentile */
@@ -112,6 +115,13 @@ typedef struct MlcTfNumState
 } MlcTfNumState;
 
 #define MLC_TF_NUM_HDR offsetof(MlcTfNumState, values)
+
+#define MLC_TF_KEEP_NONE	0	/* moments and extremes only */
+#define MLC_TF_KEEP_EXACT	1	/* every non-NULL value */
+#define MLC_TF_KEEP_SKETCH	2	/* a quantile sketch of them */
+
+/* The sketch of a state in sketch mode */
+#define MLC_TF_SKETCH(s)	((bytea *) (s)->values)
 
 int			mlc_transform_exact_limit = 10000000;
 
@@ -163,6 +173,25 @@ mlc_tf_bad_state(void)
 			 errhint("Pass only states made by the mlcycle fit aggregates.")));
 }
 
+/* Does this method need every value? */
+static bool
+mlc_tf_keeps_values(int family, int method)
+{
+	switch (family)
+	{
+		case MLC_TF_SCALER:
+			return method == MLC_TFS_ROBUST || method == MLC_TFS_YEO_JOHNSON ||
+				method == MLC_TFS_BOX_COX;
+		case MLC_TF_IMPUTER:
+			return method == MLC_TFI_MEDIAN || method == MLC_TFI_MOST_FREQUENT;
+		case MLC_TF_BINNER:
+			return method == MLC_TFB_QUANTILE;
+		case MLC_TF_CLIPPER:
+			return true;
+	}
+	return false;
+}
+
 /* The numeric state argument, checked */
 static MlcTfNumState *
 mlc_tf_num_arg(FunctionCallInfo fcinfo, int argno)
@@ -171,11 +200,21 @@ mlc_tf_num_arg(FunctionCallInfo fcinfo, int argno)
 	bytea	   *b = VARATT_IS_EXTENDED(d) ? PG_GETARG_BYTEA_P(argno) : (bytea *) d;
 	MlcTfNumState *s = (MlcTfNumState *) b;
 
-	if (VARSIZE(b) < MLC_TF_NUM_HDR || s->magic != MLC_TF_NUM_MAGIC ||
+	/* a value read from a table may be 4-byte aligned: the sketch needs 8 */
+	if (((uintptr_t) b) % MAXIMUM_ALIGNOF != 0)
+	{
+		s = palloc(VARSIZE(b));
+		memcpy(s, b, VARSIZE(b));
+	}
+	if (VARSIZE(s) < MLC_TF_NUM_HDR || s->magic != MLC_TF_NUM_MAGIC ||
 		s->family < MLC_TF_SCALER || s->family > MLC_TF_FAMILY_MAX ||
 		s->family == MLC_TF_TEXT_IMPUTER || s->family == MLC_TF_ENCODER ||
-		s->capacity < 0 || VARSIZE(b) != MLC_TF_NUM_HDR + s->capacity * sizeof(double) ||
-		s->n < 0 || s->rows < s->n || (s->keep && s->n > s->capacity))
+		s->capacity < 0 || VARSIZE(s) != MLC_TF_NUM_HDR + s->capacity * sizeof(double) ||
+		s->n < 0 || s->rows < s->n || s->keep > MLC_TF_KEEP_SKETCH ||
+		(s->keep != MLC_TF_KEEP_NONE) != mlc_tf_keeps_values(s->family, s->method) ||
+		(s->keep == MLC_TF_KEEP_EXACT && s->n > s->capacity) ||
+		(s->keep == MLC_TF_KEEP_SKETCH &&
+		 (s->capacity < 1 || VARSIZE(MLC_TF_SKETCH(s)) != s->capacity * sizeof(double))))
 		mlc_tf_bad_state();
 	return s;
 }
@@ -203,21 +242,44 @@ mlc_tf_num_copy(const MlcTfNumState *s, int64 cap)
 	memcpy(((char *) t) + VARHDRSZ, ((const char *) s) + VARHDRSZ, MLC_TF_NUM_HDR - VARHDRSZ);
 	t->capacity = cap;
 	/* while growing, n already counts the value about to be stored */
-	if (s->keep)
+	if (s->keep == MLC_TF_KEEP_EXACT)
 		memcpy(t->values, s->values, Min(s->n, s->capacity) * sizeof(double));
+	else if (s->keep == MLC_TF_KEEP_SKETCH)
+		memcpy(t->values, s->values, Min(cap, s->capacity) * sizeof(double));
 	return t;
 }
 
-/* Error when an exact fit would keep more values than the limit */
-static void
-mlc_tf_limit_error(const MlcTfNumState *s)
+/* A copy of s's header around the sketch sk (sketch mode) */
+static MlcTfNumState *
+mlc_tf_with_sketch(const MlcTfNumState *s, bytea *sk)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-			 errmsg("the %s %s fit keeps every value and would exceed mlcycle.transform_exact_limit",
-					mlc_tf_methods(s->family)[s->method], family_names[s->family]),
-			 errdetail("It is exact up to %d values (8 bytes each) per fit.", mlc_transform_exact_limit),
-			 errhint("Raise mlcycle.transform_exact_limit, or fit on a sample of the rows (TABLESAMPLE).")));
+	MlcTfNumState *t = mlc_tf_num_new(VARSIZE(sk) / sizeof(double));
+
+	Assert(VARSIZE(sk) % sizeof(double) == 0);
+	memcpy(((char *) t) + VARHDRSZ, ((const char *) s) + VARHDRSZ, MLC_TF_NUM_HDR - VARHDRSZ);
+	t->keep = MLC_TF_KEEP_SKETCH;
+	t->capacity = VARSIZE(sk) / sizeof(double);
+	memcpy(t->values, sk, VARSIZE(sk));
+	return t;
+}
+
+/* The sketch of s's values: its own, or one made from the exact values */
+static bytea *
+mlc_tf_sketch_of(MlcTfNumState *s)
+{
+	if (s->keep == MLC_TF_KEEP_SKETCH)
+		return MLC_TF_SKETCH(s);
+	return mlc_num_sketch_from(s->values, s->keep == MLC_TF_KEEP_EXACT ? s->n : 0);
+}
+
+/* Add x to the sketch of s (sketch mode); the state moves when the sketch grows */
+static MlcTfNumState *
+mlc_tf_sketch_add(MlcTfNumState *s, double x)
+{
+	bytea	   *sk = MLC_TF_SKETCH(s);
+	bytea	   *t = mlc_num_summary_add(sk, x);
+
+	return t == sk ? s : mlc_tf_with_sketch(s, t);
 }
 
 /* Error for a NaN or infinite input value */
@@ -239,25 +301,6 @@ mlc_dd_add(double *hi, double *lo, double x)
 
 	*lo += (*hi - (s - bb)) + (x - bb);
 	*hi = s;
-}
-
-/* Does this method need every value? */
-static bool
-mlc_tf_keeps_values(int family, int method)
-{
-	switch (family)
-	{
-		case MLC_TF_SCALER:
-			return method == MLC_TFS_ROBUST || method == MLC_TFS_YEO_JOHNSON ||
-				method == MLC_TFS_BOX_COX;
-		case MLC_TF_IMPUTER:
-			return method == MLC_TFI_MEDIAN || method == MLC_TFI_MOST_FREQUENT;
-		case MLC_TF_BINNER:
-			return method == MLC_TFB_QUANTILE;
-		case MLC_TF_CLIPPER:
-			return true;
-	}
-	return false;
 }
 
 /* Index of the method text among a family's names, or an error listing them */
@@ -318,7 +361,7 @@ mlc_tf_num_add(FunctionCallInfo fcinfo, int family, int method)
 		s = mlc_tf_num_new(cap);
 		s->family = family;
 		s->method = method;
-		s->keep = mlc_tf_keeps_values(family, method);
+		s->keep = mlc_tf_keeps_values(family, method) ? MLC_TF_KEEP_EXACT : MLC_TF_KEEP_NONE;
 	}
 	else
 	{
@@ -342,15 +385,24 @@ mlc_tf_num_add(FunctionCallInfo fcinfo, int family, int method)
 		s->min = x;
 	if (x > s->max)
 		s->max = x;
-	if (s->keep)
+	if (s->keep == MLC_TF_KEEP_SKETCH)
+		s = mlc_tf_sketch_add(s, x);
+	else if (s->keep == MLC_TF_KEEP_EXACT)
 	{
 		if (unlikely(s->n > mlc_transform_exact_limit))
-			mlc_tf_limit_error(s);
-		if (s->n > s->capacity)
 		{
-			s = mlc_tf_num_copy(s, Min(s->capacity * 2, (int64) mlc_transform_exact_limit));
+			/* past the limit: the values so far go into a sketch, then x */
+			s->n--;
+			s = mlc_tf_with_sketch(s, mlc_tf_sketch_of(s));
+			s->n++;
+			s = mlc_tf_sketch_add(s, x);
 		}
-		s->values[s->n - 1] = x;
+		else
+		{
+			if (s->n > s->capacity)
+				s = mlc_tf_num_copy(s, Min(s->capacity * 2, (int64) mlc_transform_exact_limit));
+			s->values[s->n - 1] = x;
+		}
 	}
 	return s;
 }
@@ -478,11 +530,18 @@ mlcycle_tf_num_combine(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot combine transformer fit states of different methods or options"),
 				 errhint("Pass the same method and options in every row.")));
-	if (a->keep && a->n + b->n > mlc_transform_exact_limit)
-		mlc_tf_limit_error(a);
-	r = mlc_tf_num_copy(a, a->keep ? a->n + b->n : 0);
-	if (a->keep)
-		memcpy(r->values + a->n, b->values, b->n * sizeof(double));
+	if (a->keep == MLC_TF_KEEP_SKETCH || b->keep == MLC_TF_KEEP_SKETCH ||
+		(a->keep == MLC_TF_KEEP_EXACT && a->n + b->n > mlc_transform_exact_limit))
+	{
+		/* past the limit in total: merge sketches (exact parts sketched first) */
+		r = mlc_tf_with_sketch(a, mlc_num_summary_merge(mlc_tf_sketch_of(a), mlc_tf_sketch_of(b)));
+	}
+	else
+	{
+		r = mlc_tf_num_copy(a, a->keep ? a->n + b->n : 0);
+		if (a->keep)
+			memcpy(r->values + a->n, b->values, b->n * sizeof(double));
+	}
 	r->rows += b->rows;
 	r->n += b->n;
 	mlc_dd_add(&r->sum_hi, &r->sum_lo, b->sum_hi);
@@ -503,6 +562,8 @@ typedef struct MlcTf
 	uint8		method;
 	int64		n;				/* non-NULL values fitted on */
 	int64		nulls;
+	bool		approx;			/* order statistics from a sketch */
+	double		rank_error;		/* then: bound on |rank error| / n */
 	int32		nparams;
 	double	   *params;
 	int32		ncats;
@@ -528,6 +589,9 @@ typedef struct MlcTfHeader
 	int64		nulls;
 } MlcTfHeader;
 
+/* header flag: approximate, a double (the rank-error bound) follows the header */
+#define MLC_TF_FLAG_APPROX	0x01
+
 /* Serialize a fitted transformer: header, params, categories, CRC32C */
 static bytea *
 mlc_tf_serialize(const MlcTf *tf)
@@ -546,8 +610,11 @@ mlc_tf_serialize(const MlcTf *tf)
 	h.ncats = tf->ncats;
 	h.n = tf->n;
 	h.nulls = tf->nulls;
+	h.flags = tf->approx ? MLC_TF_FLAG_APPROX : 0;
 	initStringInfo(&buf);
 	appendBinaryStringInfo(&buf, (char *) &h, sizeof(h));
+	if (tf->approx)
+		appendBinaryStringInfo(&buf, (char *) &tf->rank_error, sizeof(double));
 	for (int i = 0; i < tf->nparams; i++)
 	{
 		if (!isfinite(tf->params[i]))
@@ -762,6 +829,19 @@ mlc_tf_parse(const bytea *b)
 	tf->nulls = h.nulls;
 	tf->nparams = h.nparams;
 	tf->ncats = h.ncats;
+	if ((h.flags & ~MLC_TF_FLAG_APPROX) != 0)
+		mlc_tf_corrupt("The flags are unknown.");
+	if (h.flags & MLC_TF_FLAG_APPROX)
+	{
+		if (len - pos < sizeof(double))
+			mlc_tf_corrupt("The value is truncated.");
+		memcpy(&tf->rank_error, d + pos, sizeof(double));
+		pos += sizeof(double);
+		tf->approx = true;
+		if (!(tf->rank_error > 0.0 && tf->rank_error <= 1.0) ||
+			h.family == MLC_TF_TEXT_IMPUTER || h.family == MLC_TF_ENCODER)
+			mlc_tf_corrupt("The rank-error bound is out of range.");
+	}
 	if ((Size) h.nparams * sizeof(double) > len - pos)
 		mlc_tf_corrupt("The value is truncated.");
 	tf->params = palloc(sizeof(double) * Max(h.nparams, 1));
@@ -834,13 +914,89 @@ mlc_tf_moments(const MlcTfNumState *s, double *mean, double *std)
 	*std = sqrt(Max(diff, 0.0) / n);
 }
 
-/* Fit a numeric-family transformer from a final state */
+/* Quantiles q[0..nq) of the values of a final state: sorted exact values, or its sketch */
+static void
+mlc_tf_quantiles(MlcTfNumState *s, const double *q, int nq, double *out)
+{
+	if (s->keep == MLC_TF_KEEP_SKETCH)
+		mlc_num_summary_quantiles(MLC_TF_SKETCH(s), q, nq, out);
+	else
+		for (int i = 0; i < nq; i++)
+			out[i] = mlc_tf_quantile(s->values, s->n, q[i]);
+}
+
+/* Most frequent of a sketch's items by total weight (the smallest among ties) */
+static double
+mlc_tf_sketch_mode(bytea *sk)
+{
+	int64		m;
+	MlcTagged  *items = mlc_num_summary_items(sk, &m);
+	double		best = items[0].v;
+	int64		bestw = 0;
+
+	for (int64 i = 0; i < m;)
+	{
+		int64		j = i,
+					w = 0;
+
+		while (j < m && items[j].v == items[i].v)
+			w += items[j++].tag;
+		if (w > bestw)
+		{
+			bestw = w;
+			best = items[i].v;
+		}
+		i = j;
+	}
+	pfree(items);
+	return best;
+}
+
+/* Power-transform parameters from a sketch's items, each weighted as the values it stands for */
+static void
+mlc_tf_sketch_power(bytea *sk, bool box_cox, double *out)
+{
+	int64		m;
+	MlcTagged  *items = mlc_num_summary_items(sk, &m);
+	double	   *v = palloc(sizeof(double) * m);
+	double	   *w = palloc(sizeof(double) * m);
+
+	for (int64 i = 0; i < m; i++)
+	{
+		v[i] = items[i].v;
+		w[i] = (double) items[i].tag;
+	}
+	mlc_fit_power_weighted(v, w, m, box_cox, "the column has", out);
+	pfree(items);
+	pfree(v);
+	pfree(w);
+}
+
+/* Quantile bin edges of a final state's values; returns their number */
+static int
+mlc_tf_quantile_edges(MlcTfNumState *s, double *edges)
+{
+	double	   *q = palloc(sizeof(double) * (s->nbins + 1));
+	double	   *qv = palloc(sizeof(double) * (s->nbins + 1));
+	int			k;
+
+	for (int i = 0; i <= s->nbins; i++)
+		q[i] = mlc_bin_edge_q(i, s->nbins);
+	mlc_tf_quantiles(s, q, s->nbins + 1, qv);
+	k = mlc_bin_edges_from_quantiles(qv, s->nbins, edges);
+	pfree(q);
+	pfree(qv);
+	return k;
+}
+
+/* Fit a numeric-family transformer from a final state (exact values sorted in place) */
 static MlcTf *
 mlc_tf_fit_numeric(MlcTfNumState *s)
 {
 	MlcTf	   *tf = palloc0(sizeof(MlcTf));
 	double		mean = 0,
 				std = 0;
+	bool		sketch = s->keep == MLC_TF_KEEP_SKETCH;
 
 	tf->family = s->family;
 	tf->method = s->method;
@@ -848,8 +1004,18 @@ mlc_tf_fit_numeric(MlcTfNumState *s)
 	tf->nulls = s->rows - s->n;
 	if (s->n == 0 && !(s->family == MLC_TF_IMPUTER && s->method == MLC_TFI_CONSTANT))
 		mlc_tf_all_null(s->family);
-	if (s->keep)
+	if (s->keep == MLC_TF_KEEP_EXACT)
 		qsort(s->values, s->n, sizeof(double), mlc_tf_cmp_double);
+	if (sketch)
+	{
+		MlcNumStats st;
+
+		mlc_num_summary_stats(MLC_TF_SKETCH(s), &st);
+		if (st.n != s->n)
+			mlc_tf_bad_state();
+		tf->approx = true;
+		tf->rank_error = st.rank_error;
+	}
 	if (s->n > 0)
 		mlc_tf_moments(s, &mean, &std);
 	switch (s->family)
@@ -864,10 +1030,14 @@ mlc_tf_fit_numeric(MlcTfNumState *s)
 					mlc_tf_affine(tf, s->min, s->max - s->min);
 					break;
 				case MLC_TFS_ROBUST:
-					mlc_tf_affine(tf, mlc_tf_quantile(s->values, s->n, 0.5),
-								  mlc_tf_quantile(s->values, s->n, 0.75) -
-								  mlc_tf_quantile(s->values, s->n, 0.25));
-					break;
+					{
+						double		q[3] = {0.5, 0.75, 0.25};
+						double		qv[3];
+
+						mlc_tf_quantiles(s, q, 3, qv);
+						mlc_tf_affine(tf, qv[0], qv[1] - qv[2]);
+						break;
+					}
 				case MLC_TFS_MAXABS:
 					mlc_tf_affine(tf, 0.0, Max(fabs(s->min), fabs(s->max)));
 					break;
@@ -881,33 +1051,52 @@ mlc_tf_fit_numeric(MlcTfNumState *s)
 				default:
 					tf->nparams = 3;
 					tf->params = palloc(sizeof(double) * 3);
-					mlc_fit_power(s->values, s->n, s->method == MLC_TFS_BOX_COX,
-								  "the column has", tf->params);
+					/* the exact minimum: a sketch may have dropped it */
+					if (s->method == MLC_TFS_BOX_COX && !(s->min > 0))
+						mlc_box_cox_domain_error("the column has", s->min);
+					if (sketch)
+						mlc_tf_sketch_power(MLC_TF_SKETCH(s), s->method == MLC_TFS_BOX_COX,
+											tf->params);
+					else
+						mlc_fit_power(s->values, s->n, s->method == MLC_TFS_BOX_COX,
+									  "the column has", tf->params);
 			}
 			break;
 		case MLC_TF_IMPUTER:
 			tf->nparams = 1;
 			tf->params = palloc(sizeof(double));
-			tf->params[0] = s->method == MLC_TFI_MEAN ? mean :
-				s->method == MLC_TFI_MEDIAN ? mlc_tf_quantile(s->values, s->n, 0.5) :
-				s->method == MLC_TFI_MOST_FREQUENT ? mlc_tf_mode(s->values, s->n) : s->opt1;
+			if (s->method == MLC_TFI_MEDIAN)
+			{
+				double		q = 0.5;
+
+				mlc_tf_quantiles(s, &q, 1, tf->params);
+			}
+			else if (s->method == MLC_TFI_MOST_FREQUENT)
+				tf->params[0] = sketch ? mlc_tf_sketch_mode(MLC_TF_SKETCH(s)) :
+					mlc_tf_mode(s->values, s->n);
+			else
+				tf->params[0] = s->method == MLC_TFI_MEAN ? mean : s->opt1;
 			break;
 		case MLC_TF_BINNER:
+			tf->params = palloc(sizeof(double) * (s->nbins + 1));
+			if (s->method == MLC_TFB_QUANTILE)
+				tf->nparams = mlc_tf_quantile_edges(s, tf->params);
+			else
 			{
 				double		mm[2] = {s->min, s->max};
 
-				tf->params = palloc(sizeof(double) * (s->nbins + 1));
-				tf->nparams = mlc_fit_bin_edges(s->keep ? s->values : mm, s->keep ? s->n : 2,
-												s->nbins, s->method == MLC_TFB_QUANTILE,
-												tf->params);
+				tf->nparams = mlc_fit_bin_edges(mm, 2, s->nbins, false, tf->params);
+			}
+			break;
+		case MLC_TF_CLIPPER:
+			{
+				double		q[2] = {s->opt1, s->opt2};
+
+				tf->nparams = 2;
+				tf->params = palloc(sizeof(double) * 2);
+				mlc_tf_quantiles(s, q, 2, tf->params);
 				break;
 			}
-		case MLC_TF_CLIPPER:
-			tf->nparams = 2;
-			tf->params = palloc(sizeof(double) * 2);
-			tf->params[0] = mlc_tf_quantile(s->values, s->n, s->opt1);
-			tf->params[1] = mlc_tf_quantile(s->values, s->n, s->opt2);
-			break;
 	}
 	return tf;
 }
@@ -919,7 +1108,8 @@ mlcycle_tf_num_final(PG_FUNCTION_ARGS)
 	MlcTfNumState *s = mlc_tf_num_arg(fcinfo, 0);
 
 	/* the final function may be called again on the same state: sort a copy */
-	s = mlc_tf_num_copy(s, s->keep ? s->n : 0);
+	if (s->keep == MLC_TF_KEEP_EXACT)
+		s = mlc_tf_num_copy(s, s->n);
 	PG_RETURN_BYTEA_P(mlc_tf_serialize(mlc_tf_fit_numeric(s)));
 }
 
@@ -1740,6 +1930,9 @@ ml_transformer_text(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"family\": \"%s\", \"method\": \"%s\", \"count\": " INT64_FORMAT ", \"nulls\": " INT64_FORMAT,
 					 family_names[tf->family], mlc_tf_methods(tf->family)[tf->method], tf->n, tf->nulls);
+	appendStringInfo(&buf, ", \"exact\": %s", tf->approx ? "false" : "true");
+	if (tf->approx)
+		mlc_json_num(&buf, "rank_error", tf->rank_error);
 	switch (tf->family)
 	{
 		case MLC_TF_SCALER:

@@ -80,6 +80,10 @@ extern double mlc_box_cox(double x, double lambda);
 extern void mlc_fit_power(const double *v, int64 n, bool box_cox, const char *what,
 						  double *out);
 
+/* The same on weighted values (w NULL: 1 each), as if value i were repeated w[i] times */
+extern void mlc_fit_power_weighted(const double *v, const double *w, int64 n, bool box_cox,
+								   const char *what, double *out);
+
 /* Error for a non-positive value given to box_cox */
 extern void mlc_box_cox_domain_error(const char *what, double v) pg_attribute_noreturn();
 
@@ -90,6 +94,12 @@ extern void mlc_box_cox_domain_error(const char *what, double v) pg_attribute_no
  */
 extern int	mlc_fit_bin_edges(const double *sorted, int64 n, int nbins, bool quantile,
 							  double *edges);
+
+/* The quantile (a fraction) at edge i = 0 .. nbins of nbins quantile bins */
+extern double mlc_bin_edge_q(int i, int nbins);
+
+/* Quantile bin edges from the quantiles at mlc_bin_edge_q(0 .. nbins): the count written */
+extern int	mlc_bin_edges_from_quantiles(const double *qv, int nbins, double *edges);
 
 /* Bin index of x for nedges edges: 0 .. nedges - 2 */
 static inline int

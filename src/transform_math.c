@@ -92,40 +92,59 @@ mlc_box_cox_domain_error(const char *what, double v)
 typedef struct MlcPowerData
 {
 	const double *v;
+	const double *w;			/* weights, NULL for 1 each */
 	int64		n;
+	double		wsum;			/* the values' total weight */
 	bool		box_cox;
-	double		logsum;			/* sum of log x (box_cox) or sign(x) log1p|x| */
+	double		logsum;			/* weighted sum of log x (box_cox) or sign(x) log1p|x| */
 } MlcPowerData;
 
-/* Population variance of the transformed values (two passes) */
-static double
-mlc_power_var(const MlcPowerData *d, double lambda)
+/* The weight of value i (1 without weights: the unweighted sums stay bit for bit) */
+static inline double
+mlc_power_w(const double *w, int64 i)
 {
-	double		mean = 0,
+	return w ? w[i] : 1.0;
+}
+
+/* The power transform of x */
+static inline double
+mlc_power_t(double x, bool box_cox, double lambda)
+{
+	return box_cox ? mlc_box_cox(x, lambda) : mlc_yeo_johnson(x, lambda);
+}
+
+/* Weighted mean and population variance of the transformed values (two passes) */
+static void
+mlc_power_moments(const MlcPowerData *d, double lambda, double *mean, double *var)
+{
+	double		m = 0,
 				ss = 0;
 
 	for (int64 i = 0; i < d->n; i++)
-		mean += d->box_cox ? mlc_box_cox(d->v[i], lambda) : mlc_yeo_johnson(d->v[i], lambda);
-	mean /= (double) d->n;
+		m += mlc_power_w(d->w, i) * mlc_power_t(d->v[i], d->box_cox, lambda);
+	m /= d->wsum;
 	for (int64 i = 0; i < d->n; i++)
 	{
-		double		t = d->box_cox ? mlc_box_cox(d->v[i], lambda) : mlc_yeo_johnson(d->v[i], lambda);
+		double		t = mlc_power_t(d->v[i], d->box_cox, lambda);
 
-		ss += (t - mean) * (t - mean);
+		ss += mlc_power_w(d->w, i) * ((t - m) * (t - m));
 	}
 	CHECK_FOR_INTERRUPTS();
-	return ss / (double) d->n;
+	*mean = m;
+	*var = ss / d->wsum;
 }
 
 /* Negative log-likelihood of lambda (up to a constant) */
 static double
 mlc_power_nll(const MlcPowerData *d, double lambda)
 {
-	double		var = mlc_power_var(d, lambda);
+	double		mean,
+				var;
 
+	mlc_power_moments(d, lambda, &mean, &var);
 	if (!(var >= DBL_MIN) || !isfinite(var))
 		return INFINITY;
-	return -(-(double) d->n / 2.0 * log(var) + (lambda - 1.0) * d->logsum);
+	return -(-d->wsum / 2.0 * log(var) + (lambda - 1.0) * d->logsum);
 }
 
 /*
@@ -251,32 +270,60 @@ mlc_brent_min(const MlcPowerData *d, double a, double b)
 void
 mlc_fit_power(const double *v, int64 n, bool box_cox, const char *what, double *out)
 {
-	MlcPowerData d = {v, n, box_cox, 0.0};
-	double		mean = 0,
-				ss = 0,
+	mlc_fit_power_weighted(v, NULL, n, box_cox, what, out);
+}
+
+/* mlc_fit_power on values with weights (NULL: 1 each), as if each were repeated */
+void
+mlc_fit_power_weighted(const double *v, const double *w, int64 n, bool box_cox,
+					   const char *what, double *out)
+{
+	MlcPowerData d = {v, w, n, 0.0, box_cox, 0.0};
+	double		mean,
+				var,
 				lambda;
 
 	for (int64 i = 0; i < n; i++)
 	{
 		if (box_cox && !(v[i] > 0))
 			mlc_box_cox_domain_error(what, v[i]);
-		d.logsum += box_cox ? log(v[i]) : copysign(log1p(fabs(v[i])), v[i]);
+		d.wsum += mlc_power_w(w, i);
+		d.logsum += mlc_power_w(w, i) * (box_cox ? log(v[i]) : copysign(log1p(fabs(v[i])), v[i]));
 	}
 	lambda = mlc_brent_min(&d, -2.0, 2.0);
-	for (int64 i = 0; i < n; i++)
-		mean += box_cox ? mlc_box_cox(v[i], lambda) : mlc_yeo_johnson(v[i], lambda);
-	mean /= (double) n;
-	for (int64 i = 0; i < n; i++)
-	{
-		double		t = box_cox ? mlc_box_cox(v[i], lambda) : mlc_yeo_johnson(v[i], lambda);
-
-		ss += (t - mean) * (t - mean);
-	}
+	mlc_power_moments(&d, lambda, &mean, &var);
 	out[0] = lambda;
 	out[1] = mean;
-	out[2] = sqrt(ss / (double) n);
+	out[2] = sqrt(var);
 	if (!(out[2] >= 10.0 * DBL_EPSILON) || !isfinite(out[2]))
 		out[2] = 1.0;
+}
+
+/* The quantile (a fraction) of edge i of nbins quantile bins */
+double
+mlc_bin_edge_q(int i, int nbins)
+{
+	double		pct = (i == nbins) ? 100.0 : (double) i * (100.0 / nbins);
+
+	return pct / 100.0;
+}
+
+/*
+ * Quantile bin edges from the quantiles qv[i] at mlc_bin_edge_q(i, nbins),
+ * i = 0 .. nbins: bins narrower than 1e-8 are dropped (as KBinsDiscretizer),
+ * one bin is left when all are.  Returns the number of edges.
+ */
+int
+mlc_bin_edges_from_quantiles(const double *qv, int nbins, double *edges)
+{
+	int			k = 0;
+
+	for (int i = 0; i <= nbins; i++)
+		if (k == 0 || qv[i] - edges[k - 1] > 1e-8)
+			edges[k++] = qv[i];
+	if (k < 2)
+		edges[k++] = qv[nbins];	/* one bin: every value maps to 0 */
+	return k;
 }
 
 /* Bin edges of sorted values: uniform or quantile; returns their number */
@@ -302,18 +349,15 @@ mlc_fit_bin_edges(const double *sorted, int64 n, int nbins, bool quantile, doubl
 		}
 		return nbins + 1;
 	}
-	for (int i = 0; i <= nbins; i++)
 	{
-		double		pct = (i == nbins) ? 100.0 : (double) i * (100.0 / nbins);
-		double		e = mlc_tf_quantile(sorted, n, pct / 100.0);
+		double	   *qv = palloc(sizeof(double) * (nbins + 1));
 
-		/* drop bins narrower than 1e-8 */
-		if (k == 0 || e - edges[k - 1] > 1e-8)
-			edges[k++] = e;
+		for (int i = 0; i <= nbins; i++)
+			qv[i] = mlc_tf_quantile(sorted, n, mlc_bin_edge_q(i, nbins));
+		k = mlc_bin_edges_from_quantiles(qv, nbins, edges);
+		pfree(qv);
+		return k;
 	}
-	if (k < 2)
-		edges[k++] = sorted[n - 1];	/* one bin: every value maps to 0 */
-	return k;
 }
 
 /* Civil date of a day number since 1970-01-01 (proleptic Gregorian) */

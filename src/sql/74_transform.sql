@@ -3,7 +3,8 @@
 -- parallel query and Citus aggregate partially) and return a fitted
 -- transformer: a bytea with a CRC, readable with ml_transformer_text.  The
 -- apply functions parse it once per query.  Method names are those of
--- ml_train's preprocess spec.
+-- ml_train's preprocess spec.  Fits on order statistics are exact up to
+-- mlcycle.transform_exact_limit values, then use a mergeable quantile sketch.
 
 -- ---------- numeric fits: scaler, imputer, binner, clipper ----------
 
@@ -41,7 +42,7 @@ CREATE FUNCTION mlcycle.tf_num_combine(a bytea, b bytea)
 RETURNS bytea AS 'MODULE_PATHNAME', 'mlcycle_tf_num_combine'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlcycle.tf_num_combine(bytea, bytea) IS
-'Internal: combine function of the numeric transformer fits (sums, extremes and kept values merge exactly).';
+'Internal: combine function of the numeric transformer fits: sums and extremes merge exactly; kept values concatenate up to mlcycle.transform_exact_limit, and past it merge as quantile sketches.';
 
 CREATE FUNCTION mlcycle.tf_num_final(state bytea)
 RETURNS bytea AS 'MODULE_PATHNAME', 'mlcycle_tf_num_final'

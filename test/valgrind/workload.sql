@@ -47,6 +47,12 @@ SELECT count(ml_predict_class('tf2', t)), count(*) FROM t, ml_explain('tf2', t);
 SELECT ml_transformer_text(ml_fit_scaler(b, 'yeo_johnson')), ml_transformer_text(ml_fit_encoder(c, 'one_hot', '{"top_k": 2}')), ml_transformer_text(ml_fit_binner(a, 'quantile', 4)), ml_transformer_text(ml_fit_imputer(c, 'most_frequent')) FROM t;
 SELECT sum(ml_transform(s, b)), count(ml_transform(e, c)), count(ml_transform(h, c)) FROM t, (SELECT ml_fit_scaler(b, 'robust') s, ml_fit_encoder(c, 'binary') e, ml_fit_encoder(c, 'hashing') h FROM t) f;
 SELECT mlcycle.fuzz_model_loader(model, 2000, 1) FROM mlcycle.models WHERE model_id = 1;
+-- transformer fits past the exact limit: the quantile sketch, its merges (exact + sketch, sketch + sketch)
+SET mlcycle.transform_exact_limit = 1000;
+SELECT ml_transformer_text(ml_fit_scaler((g * 37 % 1013)::float8 / 10, 'robust')), ml_transformer_text(ml_fit_scaler((g * 37 % 1013)::float8 / 10 + 1, 'box_cox')), ml_transformer_text(ml_fit_imputer((g % 13)::float8, 'most_frequent')), ml_transformer_text(ml_fit_binner(g::float8, 'quantile', 7)) FROM generate_series(1, 20000) g;
+CREATE AGGREGATE vg_tf_state(float8, text) (SFUNC = mlcycle.tf_scaler_trans, STYPE = bytea);
+SELECT ml_transformer_text(mlcycle.tf_num_final(mlcycle.tf_num_combine(mlcycle.tf_num_combine(a, b), mlcycle.tf_num_combine(c, b)))) FROM (SELECT (SELECT vg_tf_state(g, 'yeo_johnson') FROM generate_series(1, 600) g) a, (SELECT vg_tf_state(g, 'yeo_johnson') FROM generate_series(1, 9000) g) b, (SELECT vg_tf_state(-g, 'yeo_johnson') FROM generate_series(1, 700) g) c) s;
+RESET mlcycle.transform_exact_limit;
 -- naive_bayes, knn (regression and classification), linear_svm with a search; importance and comparison
 CREATE TABLE ts AS SELECT * FROM t WHERE id <= 400;
 SELECT count(*) FROM ml_train('nb', 't', 'c', exclude => '{id,lab}', algorithm => 'naive_bayes', cv => 2);
