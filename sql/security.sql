@@ -67,12 +67,13 @@ RESET ROLE;
 -- superuser sees everything
 SELECT name, owner FROM mlcycle.projects ORDER BY name;
 
--- the extension keeps no aggregate without a combine function or with an internal state
+-- the extension keeps no aggregate without a combine function, nor one with an internal
+-- state that lacks serial and deserial functions
 SELECT p.oid::regprocedure AS aggregate
 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'mlcycle'
-WHERE a.aggcombinefn = 0 OR a.aggtranstype = 'internal'::regtype;
+WHERE a.aggcombinefn = 0 OR (a.aggtranstype = 'internal'::regtype AND (a.aggserialfn = 0 OR a.aggdeserialfn = 0));
 -- every function of the extension is documented
 SELECT p.oid::regprocedure AS undocumented
 FROM pg_proc p
