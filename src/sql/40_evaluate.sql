@@ -67,56 +67,75 @@ CREATE TYPE mlcycle.evaluation_result AS (
 	metrics jsonb
 );
 
+-- The query of a model's realized metrics, named as its training metrics, over src: a query
+-- with the columns y (the label; NULL rows are skipped) and, as the task needs, p (the value
+-- or P(positive class)), c (the predicted class) and pr (the class probabilities). Its
+-- parameter $2 is the positive class and $3 the classes; it returns (rows, rows_skipped,
+-- metrics).
+CREATE FUNCTION mlcycle.metrics_query(m mlcycle.models, src text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ext text := (SELECT n.nspname FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
+				 WHERE x.extname = 'mlcycle');
+BEGIN
+	IF m.task = 'regression' THEN
+		RETURN format($q$
+			SELECT count(y) AS rows, count(*) - count(y) AS skipped,
+				   jsonb_build_object('r2', %1$I.ml_r2(p, y), 'mae', %1$I.ml_mae(p, y), 'mse', %1$I.ml_mse(p, y),
+									  'rmse', %1$I.ml_rmse(p, y), 'sq_error_var', var_samp((p - y) ^ 2),
+									  'rows', count(y)) AS metrics
+			FROM (%2$s) s$q$, ext, src);
+	ELSIF cardinality(m.classes) = 2 THEN
+		RETURN format($q$
+			SELECT count(y) AS rows, count(*) - count(y) AS skipped,
+				   jsonb_build_object('accuracy', %1$I.ml_accuracy(c, y),
+									  'precision', %1$I.ml_precision(c, y, 'binary', $2),
+									  'recall', %1$I.ml_recall(c, y, 'binary', $2),
+									  'f1', %1$I.ml_f1(c, y, 'binary', $2),
+									  'roc_auc', %1$I.ml_roc_auc(p, y, $2),
+									  'log_loss', %1$I.ml_log_loss(p, y, $2),
+									  'correct', count(*) FILTER (WHERE c = y), 'rows', count(y)) AS metrics
+			FROM (%2$s) s$q$, ext, src);
+	END IF;
+	-- multiclass: macro averages; log loss of the true class, clipped and renormalized
+	RETURN format($q$
+		SELECT count(y) AS rows, count(*) - count(y) AS skipped,
+			   jsonb_build_object('accuracy', %1$I.ml_accuracy(c, y),
+								  'precision', %1$I.ml_precision(c, y, 'macro'),
+								  'recall', %1$I.ml_recall(c, y, 'macro'),
+								  'f1', %1$I.ml_f1(c, y, 'macro'),
+								  'log_loss', CASE WHEN count(*) FILTER (WHERE y IS NOT NULL AND k IS NULL) = 0
+												THEN -avg(ln(least(greatest(pr[k], 2.220446049250313e-16), 1 - 2.220446049250313e-16)
+													  / (SELECT sum(least(greatest(x, 2.220446049250313e-16), 1 - 2.220446049250313e-16))
+														 FROM unnest(pr) x))) END,
+								  'unseen_labels', count(*) FILTER (WHERE y IS NOT NULL AND k IS NULL),
+								  'correct', count(*) FILTER (WHERE c = y), 'rows', count(y)) AS metrics
+		FROM (SELECT c, y, pr, array_position($3, y) AS k FROM (%2$s) s0) s$q$, ext, src);
+END
+$$;
+COMMENT ON FUNCTION mlcycle.metrics_query(mlcycle.models, text)
+	IS 'Internal: the query of a model''s realized metrics over a query of labels and predictions.';
+
 -- The metrics of a model on a relation's labeled rows, as the training metrics are named.
 CREATE FUNCTION mlcycle.evaluation_metrics(m mlcycle.models, rel regclass, OUT rows bigint,
 										   OUT rows_skipped bigint, OUT metrics jsonb)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	ext text := (SELECT n.nspname FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
-				 WHERE x.extname = 'mlcycle');
-	q text;
 BEGIN
-	IF m.task = 'regression' THEN
-		q := format($q$
-			SELECT count(*) FILTER (WHERE y IS NOT NULL), count(*) FILTER (WHERE y IS NULL),
-				   jsonb_build_object('r2', %1$I.ml_r2(p, y), 'mae', %1$I.ml_mae(p, y), 'mse', %1$I.ml_mse(p, y),
-									  'rmse', %1$I.ml_rmse(p, y), 'rows', count(y))
-			FROM (SELECT CASE WHEN t.%2$I IS NOT NULL THEN mlcycle.model_predict($1, t) END AS p,
-						 t.%2$I::float8 AS y FROM %3$s t) s$q$, ext, m.target, rel);
-	ELSIF cardinality(m.classes) = 2 THEN
-		q := format($q$
-			SELECT count(*) FILTER (WHERE y IS NOT NULL), count(*) FILTER (WHERE y IS NULL),
-				   jsonb_build_object('accuracy', %1$I.ml_accuracy(c, y),
-									  'precision', %1$I.ml_precision(c, y, 'binary', $2),
-									  'recall', %1$I.ml_recall(c, y, 'binary', $2),
-									  'f1', %1$I.ml_f1(c, y, 'binary', $2),
-									  'roc_auc', %1$I.ml_roc_auc(p, y, $2),
-									  'log_loss', %1$I.ml_log_loss(p, y, $2), 'rows', count(y))
-			FROM (SELECT CASE WHEN t.%2$I IS NOT NULL THEN mlcycle.model_predict($1, t) END AS p,
-						 CASE WHEN t.%2$I IS NOT NULL THEN mlcycle.model_predict_class($1, t) END AS c,
-						 t.%2$I::text AS y FROM %3$s t) s$q$, ext, m.target, rel);
-	ELSE
-		-- multiclass: macro averages; log loss of the true class, clipped and renormalized
-		q := format($q$
-			SELECT count(*) FILTER (WHERE y IS NOT NULL), count(*) FILTER (WHERE y IS NULL),
-				   jsonb_build_object('accuracy', %1$I.ml_accuracy(c, y),
-									  'precision', %1$I.ml_precision(c, y, 'macro'),
-									  'recall', %1$I.ml_recall(c, y, 'macro'),
-									  'f1', %1$I.ml_f1(c, y, 'macro'),
-									  'log_loss', CASE WHEN count(*) FILTER (WHERE y IS NOT NULL AND k IS NULL) = 0
-													THEN -avg(ln(least(greatest(pr[k], 2.220446049250313e-16), 1 - 2.220446049250313e-16)
-														  / (SELECT sum(least(greatest(x, 2.220446049250313e-16), 1 - 2.220446049250313e-16))
-															 FROM unnest(pr) x))) END,
-									  'unseen_labels', count(*) FILTER (WHERE y IS NOT NULL AND k IS NULL),
-									  'rows', count(y))
-			FROM (SELECT c, y, pr, array_position($3, y) AS k
-				  FROM (SELECT CASE WHEN t.%2$I IS NOT NULL THEN mlcycle.model_predict_class($1, t) END AS c,
-							   CASE WHEN t.%2$I IS NOT NULL THEN mlcycle.model_predict_proba($1, t) END AS pr,
-							   t.%2$I::text AS y FROM %3$s t) s0) s$q$, ext, m.target, rel);
-	END IF;
-	EXECUTE q INTO rows, rows_skipped, metrics USING m.model, m.positive_class, m.classes;
+	-- rows without a label are not scored
+	EXECUTE mlcycle.metrics_query(m, format(
+		'SELECT t.%1$I::%3$s AS y%4$s%5$s%6$s FROM %2$s t', m.target, rel,
+		CASE WHEN m.task = 'regression' THEN 'float8' ELSE 'text' END,
+		CASE WHEN m.task = 'regression' OR cardinality(m.classes) = 2 THEN
+			format(', CASE WHEN t.%I IS NOT NULL THEN mlcycle.model_predict($1, t) END AS p', m.target) END,
+		CASE WHEN m.task <> 'regression' THEN
+			format(', CASE WHEN t.%I IS NOT NULL THEN mlcycle.model_predict_class($1, t) END AS c', m.target) END,
+		CASE WHEN m.task <> 'regression' AND cardinality(m.classes) > 2 THEN
+			format(', CASE WHEN t.%I IS NOT NULL THEN mlcycle.model_predict_proba($1, t) END AS pr', m.target) END))
+	INTO rows, rows_skipped, metrics USING m.model, m.positive_class, m.classes;
 	IF rows = 0 THEN
 		RAISE EXCEPTION 'relation % has no rows with a value in target column "%"', rel, m.target
 			USING ERRCODE = 'no_data_found',

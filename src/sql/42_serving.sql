@@ -256,42 +256,16 @@ BEGIN
 	FOR m IN SELECT * FROM mlcycle.models x WHERE x.project_id = v_project_id
 			 AND x.model_id IN (SELECT DISTINCT model_id FROM mlcycle.prediction_models(v_pred, project))
 			 ORDER BY x.model_id LOOP
-		EXECUTE format(CASE WHEN m.task = 'regression' THEN $q$
-			SELECT count(*) AS n, count(*) FILTER (WHERE l.%4$I IS NULL) AS skipped,
-				   jsonb_build_object('r2', %1$I.ml_r2(p.prediction, l.%4$I::float8),
-									  'mae', %1$I.ml_mae(p.prediction, l.%4$I::float8),
-									  'mse', %1$I.ml_mse(p.prediction, l.%4$I::float8),
-									  'rmse', %1$I.ml_rmse(p.prediction, l.%4$I::float8),
-									  'sq_error_var', var_samp((p.prediction - l.%4$I::float8) ^ 2),
-									  'rows', count(l.%4$I)) AS metrics
-			FROM %2$s p JOIN %3$s l ON %5$s WHERE p.model_id = $1 AND p.project = $4$q$
-			WHEN cardinality(m.classes) = 2 THEN $q$
-			SELECT count(*) AS n, count(*) FILTER (WHERE l.%4$I IS NULL) AS skipped,
-				   jsonb_build_object('accuracy', %1$I.ml_accuracy(p.label, l.%4$I::text),
-									  'precision', %1$I.ml_precision(p.label, l.%4$I::text, 'binary', $2),
-									  'recall', %1$I.ml_recall(p.label, l.%4$I::text, 'binary', $2),
-									  'f1', %1$I.ml_f1(p.label, l.%4$I::text, 'binary', $2),
-									  'roc_auc', %1$I.ml_roc_auc(p.prediction, l.%4$I::text, $2),
-									  'log_loss', %1$I.ml_log_loss(p.prediction, l.%4$I::text, $2),
-									  'correct', count(*) FILTER (WHERE p.label = l.%4$I::text),
-									  'rows', count(l.%4$I)) AS metrics
-			FROM %2$s p JOIN %3$s l ON %5$s WHERE p.model_id = $1 AND p.project = $4$q$
-			ELSE $q$
-			SELECT count(*) AS n, count(*) FILTER (WHERE l.%4$I IS NULL) AS skipped,
-				   jsonb_build_object('accuracy', %1$I.ml_accuracy(p.label, l.%4$I::text),
-									  'precision', %1$I.ml_precision(p.label, l.%4$I::text, 'macro'),
-									  'recall', %1$I.ml_recall(p.label, l.%4$I::text, 'macro'),
-									  'f1', %1$I.ml_f1(p.label, l.%4$I::text, 'macro'),
-									  'correct', count(*) FILTER (WHERE p.label = l.%4$I::text),
-									  'rows', count(l.%4$I)) AS metrics
-			FROM %2$s p JOIN %3$s l ON %5$s WHERE p.model_id = $1 AND p.project = $4$q$ END,
-			ext, v_pred, v_lab, m.target, v_join)
+		EXECUTE mlcycle.metrics_query(m, format(
+			'SELECT l.%1$I::%4$s AS y, p.prediction AS p, p.label AS c, p.probabilities AS pr '
+			'FROM %2$s p JOIN %3$s l ON %5$s WHERE p.model_id = $1 AND p.project = $4',
+			m.target, v_pred, v_lab, CASE WHEN m.task = 'regression' THEN 'float8' ELSE 'text' END, v_join))
 		INTO r USING m.model_id, m.positive_class, m.classes, project;
-		IF r.n - r.skipped = 0 THEN
+		IF r.rows = 0 THEN
 			CONTINUE;
 		END IF;
 		INSERT INTO mlcycle.evaluations (project_id, model_id, relation, rows, rows_skipped, metrics)
-		VALUES (v_project_id, m.model_id, format('%s JOIN %s', v_pred, v_lab), r.n - r.skipped, r.skipped,
+		VALUES (v_project_id, m.model_id, format('%s JOIN %s', v_pred, v_lab), r.rows, r.skipped,
 				r.metrics || jsonb_build_object('score_metric', m.metrics->>'score_metric',
 												'score', r.metrics->(m.metrics->>'score_metric'),
 												'training_score', m.metrics->'score',
