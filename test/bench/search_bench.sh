@@ -3,7 +3,8 @@
 #   (d) 5-fold grid search of 6 logistic configurations on the telco rows
 #       vs scikit-learn's GridSearchCV on the same rows and the same folds
 #   (e) ml_roc_auc over 1,000,000 (score, label) rows vs the scan floor
-# Each SQL timing is the best of 3 runs after a warm-up, in one psql session; the
+# Each SQL timing is the best of 3 runs after a warm-up, in one psql session ((e): the two
+# statements alternate, best of 5 rounds, with 2 parallel workers and without); the
 # python baseline (test/bench/search_bench.py, Debian's /usr/bin/python3) times
 # itself, best of 3. Reuses a running lib.sh cluster, or starts one as bench.sh does.
 # Permutation importance is turned off (mlcycle.importance_repeats = 0): GridSearchCV
@@ -65,9 +66,24 @@ fi
 mlc_header "(e) ml_roc_auc over $auc_rows (score, label) rows"
 "${psql[@]}" -q -c "SELECT setseed(0.17)" -c "CREATE TABLE auc_rows AS SELECT s AS score, random() < s AS label
 	FROM (SELECT random() AS s FROM generate_series(1, $auc_rows) OFFSET 0) r" -c "VACUUM ANALYZE auc_rows" >/dev/null
-auc_ms=$(best_ms "SELECT ml_roc_auc(score, label) FROM auc_rows")
-scan_ms=$(best_ms "SELECT sum(score), count(*) FILTER (WHERE label) FROM auc_rows")
-printf '%-58s %10.1f ms  (%s)\n' "SELECT ml_roc_auc(score, label) FROM auc_rows" "$auc_ms" \
-	"$("${psql[@]}" -Atq -c "SELECT round(ml_roc_auc(score, label)::numeric, 6) FROM auc_rows")"
-printf '%-58s %10.1f ms\n' "scan floor: SELECT sum(score), count(*) FILTER (WHERE label)" "$scan_ms"
-printf '%-58s %10s\n' "  ratio ml_roc_auc / scan" "$(ratio "$auc_ms" "$scan_ms")"
+# auc_pair WORKERS: the best ml_roc_auc and scan-floor times, in ms, with that many parallel
+# workers; the two statements alternate (a warm-up round, then 5 rounds), so a change in
+# the machine's load hits both
+auc_sql="SELECT ml_roc_auc(score, label) FROM auc_rows"
+scan_sql="SELECT sum(score), count(*) FILTER (WHERE label) FROM auc_rows"
+auc_pair() {
+	local times
+	times=$(for r in 0 1 2 3 4 5; do printf '%s;\n%s;\n' "$auc_sql" "$scan_sql"; done |
+		{ printf 'SET max_parallel_workers_per_gather = %s;\n\\o /dev/null\n\\timing on\n' "$1"; cat; } |
+		"${psql[@]}" -q | awk '/^Time: / { print $2 }')
+	# lines: ml_roc_auc, scan, ml_roc_auc, scan, ... (the first two are the warm-up)
+	awk 'NR > 2 && NR % 2 == 1 && (a == "" || $1 < a) { a = $1 } NR > 2 && NR % 2 == 0 && (b == "" || $1 < b) { b = $1 }
+		END { print a, b }' <<<"$times"
+}
+printf '%s\n' "$("${psql[@]}" -Atq -c "SELECT 'AUC ' || round(ml_roc_auc(score, label)::numeric, 6) FROM auc_rows")"
+for workers in 2 0; do
+	read -r auc_ms scan_ms < <(auc_pair "$workers")
+	printf '%-58s %10.1f ms\n' "ml_roc_auc(score, label), $workers parallel workers" "$auc_ms"
+	printf '%-58s %10.1f ms\n' "scan floor: sum(score), count(*) FILTER (WHERE label)" "$scan_ms"
+	printf '%-58s %10s  (target <= 2)\n' "  ratio ml_roc_auc / scan" "$(ratio "$auc_ms" "$scan_ms")"
+done

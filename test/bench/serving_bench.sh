@@ -7,7 +7,8 @@
 #   (r) canary-routed ml_predict(project, row, key) with a 10% canary  vs  ml_predict(project, row)
 #       (target <= 1.1)
 # The model: binary logistic regression on 10 numeric + 2 text features, trained on 100,000
-# rows. Each timing is the best of 3 after a warm-up, in one psql session. Not part of
+# rows. Statements compared with each other alternate in one psql session (a warm-up round,
+# then ROUNDS rounds, default 3) and each figure is the best of its rounds. Not part of
 # scripts/test.sh: run it by hand.
 #
 #   BENCH_ROWS  rows scored (default 1000000)
@@ -64,34 +65,38 @@ END \$\$;
 EOF
 
 declare -A best_ms
-# measure KEY SQL: warm-up + 3 runs in one session; the best time in ms
+# measure KEY SQL [KEY SQL ...]: in one session, a warm-up round then $ROUNDS rounds, each
+# running every statement once in turn (so a change in the machine's load hits all of
+# them alike); the best time of each, in ms
+ROUNDS=${ROUNDS:-3}
 measure() {
-	local key=$1 sql=$2 out
-	printf '  %-12s %s\n' "$key" "$sql"
-	out=$("${psql[@]}" -q <<EOF
-SET mlcycle.progress = off;
-\o /dev/null
-\timing on
-$sql;
-$sql;
-$sql;
-$sql;
-EOF
-	)
-	best_ms[$key]=$(awk '/^Time: / { t[++n] = $2 } END { b = t[2]; for (i = 3; i <= n; i++) if (t[i] < b) b = t[i]; print b }' <<<"$out")
+	local -a keys=() sqls=()
+	local out i
+	while [ $# -gt 0 ]; do
+		keys+=("$1")
+		sqls+=("$2")
+		printf '  %-12s %s\n' "$1" "$2"
+		shift 2
+	done
+	out=$({
+		printf 'SET mlcycle.progress = off;\n\\o /dev/null\n\\timing on\n'
+		for ((r = 0; r <= ROUNDS; r++)); do
+			for i in "${!sqls[@]}"; do printf '%s;\n' "${sqls[$i]}"; done
+		done
+	} | "${psql[@]}" -q)
+	for i in "${!keys[@]}"; do
+		best_ms[${keys[$i]}]=$(awk -v k="${#keys[@]}" -v j="$i" '/^Time: / { n++; if (n > k && (n - 1) % k == j && (b == "" || $2 < b)) b = $2 } END { print b }' <<<"$out")
+	done
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-mlc_header "timing without a canary (best of 3 after a warm-up; one worker)"
-measure base "SELECT run_base()"
-measure by_hand "SELECT run_by_hand()"
-measure score "SELECT run_score_table()"
+mlc_header "timing without a canary (best of $ROUNDS rounds after a warm-up; one worker)"
+measure base "SELECT run_base()" score "SELECT run_score_table()" by_hand "SELECT run_by_hand()"
 measure rerun "SELECT ml_score_table('s', 'bench', 'scores', '{id}')"
 measure plain "SELECT sum(ml_predict('s', b)) FROM bench b"
 "${psql[@]}" -q -c "SELECT ml_deploy('s', 'canary', 2, traffic => 0.1)" >/dev/null
 mlc_header "timing with a 10% canary"
-measure routed "SELECT sum(ml_predict('s', b, b.id)) FROM bench b"
-measure plain_c "SELECT sum(ml_predict('s', b)) FROM bench b"
+measure routed "SELECT sum(ml_predict('s', b, b.id)) FROM bench b" plain_c "SELECT sum(ml_predict('s', b)) FROM bench b"
 measure score_c "SELECT run_score_table()"
 share=$("${psql[@]}" -Atq -c "SELECT round(avg((model_id = 2)::int), 4) FROM scores")
 
