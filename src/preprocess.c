@@ -190,11 +190,14 @@ mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *ow
 	c->impute = cat ? MLC_IMPUTE_MOST_FREQUENT : MLC_IMPUTE_MEAN;
 	c->scale = cat ? MLC_SCALE_NONE : MLC_SCALE_STANDARD;
 	c->encode = cat ? MLC_ENCODE_ONE_HOT : MLC_ENCODE_NONE;
-	if (trees)
+	if (trees && !all->pca)
 	{
-		/* trees split on missing values (but PCA needs them imputed) and on category codes */
-		if (!all->pca)
-			c->impute = MLC_IMPUTE_NONE;
+		/*
+		 * trees split on missing values and on category codes themselves; with
+		 * the pca step they get the defaults above, as PCA needs complete,
+		 * comparably scaled features
+		 */
+		c->impute = MLC_IMPUTE_NONE;
 		c->scale = MLC_SCALE_NONE;
 		c->encode = cat ? MLC_ENCODE_ORDINAL : MLC_ENCODE_NONE;
 	}
