@@ -46,6 +46,9 @@ FROM pj_scores s JOIN pj_penguins p USING (id);
 -- drift checks score rows through the projection too (the output profile is compared)
 SELECT count(*) FILTER (WHERE kind = 'output') AS output_tests
 FROM ml_drift('pj_var', 'pj_penguins');
+-- retraining repeats the step as it was asked for (not the fitted component count)
+SELECT mlcycle.retrain_arguments(m, 'pj_penguins'::regclass)->'preprocess'->'pca' AS retrain_pca
+FROM mlcycle.models m WHERE project_id = mlcycle.project_id('pj_var');
 -- variance 1 keeps every component (min(features, rows))
 SELECT algorithm FROM ml_train('pj_all', 'pj_penguins', 'body_mass_g', 'linear', exclude => '{id}',
                                preprocess => '{"pca": {"variance": 1}}');

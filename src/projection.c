@@ -226,7 +226,8 @@ mlc_pca_numbers(StringInfo b, const double *v, int n)
  * (after the kept features, when any): the covariance (ddof 1) of those
  * features, its eigen-decomposition, and the components the spec keeps.
  * Returns {"n_components", "inputs", "explained_variance",
- * "explained_variance_ratio", "cumulative_variance_ratio"} as JSON.
+ * "explained_variance_ratio", "cumulative_variance_ratio", "spec" (the step
+ * as asked for, which retraining repeats)} as JSON.
  */
 char *
 mlc_projection_fit_pca(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n,
@@ -303,7 +304,13 @@ mlc_projection_fit_pca(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n,
 	mlc_pca_numbers(&b, ev, k);
 	appendStringInfoString(&b, ", \"explained_variance_ratio\": ");
 	mlc_pca_numbers(&b, ratio, k);
-	appendStringInfo(&b, ", \"cumulative_variance_ratio\": %.17g}", cum);
+	appendStringInfo(&b, ", \"cumulative_variance_ratio\": %.17g, \"spec\": ", cum);
+	if (spec->n_components > 0)
+		appendStringInfo(&b, "{\"n_components\": %d}}", spec->n_components);
+	else if (spec->variance > 0)
+		appendStringInfo(&b, "{\"variance\": %.15g}}", spec->variance);
+	else
+		appendStringInfoString(&b, "{}}");
 	pfree(C);
 	pfree(ratio);
 	return b.data;
