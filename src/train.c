@@ -2225,7 +2225,6 @@ mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext
 	static const int classification[] = {MLC_ALGO_LOGISTIC, MLC_ALGO_NAIVE_BAYES, MLC_ALGO_KNN,
 		MLC_ALGO_LINEAR_SVM, MLC_ALGO_GBDT, MLC_ALGO_RANDOM_FOREST, MLC_ALGO_DECISION_TREE};
 	const int  *algos;
-	int			chosen[12];
 	int			nalgos;
 	int64		ids[12] = {0};
 	double		scores[12];
@@ -2249,11 +2248,9 @@ mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm 'all' takes no hyperparameters but positive_class"),
 				 errhint("Each learner uses its defaults; train one algorithm to set its hyperparameters.")));
+	/* every learner, with select_features and the pca step too (projection.c) */
 	algos = tmpl->task == MLC_TASK_REGRESSION ? regression : classification;
-	nalgos = 0;
-	for (int a = 0; a < (tmpl->task == MLC_TASK_REGRESSION ? lengthof(regression) : lengthof(classification)); a++)
-		chosen[nalgos++] = algos[a];
-	algos = chosen;
+	nalgos = tmpl->task == MLC_TASK_REGRESSION ? lengthof(regression) : lengthof(classification);
 	for (int a = 0; a < nalgos; a++)
 	{
 		MlcTrainRun *run = &runs[a];
