@@ -436,7 +436,9 @@ add_row(DriftRun *run, const Datum *values, const bool *nulls, double *x, double
 	}
 	if (scorable)
 	{
-		mlc_predict_features(m, x, out);
+		/* x holds ninput values; the learner's features come first after the projection */
+		mlc_finish_row(m, x, x + (m->nkept > 0 ? m->ninput : 0));
+		mlc_predict_features(m, x + (m->nkept > 0 ? m->ninput : 0), out);
 		num_add(run, &run->out, &m->profiles[m->ncolumns], mlc_profile_score(m, out));
 	}
 	else if (run->score)
@@ -500,7 +502,7 @@ scan(DriftRun *run, const char *query)
 	r.pub.mydest = DestNone;
 	r.run = run;
 	r.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "mlcycle drift rows", ALLOCSET_DEFAULT_SIZES);
-	r.x = palloc(sizeof(double) * Max(run->m->nfeatures, 1));
+	r.x = palloc(sizeof(double) * Max(run->m->ninput + (run->m->nkept > 0 ? run->m->nfeatures : 0), 1));
 	r.out = palloc(sizeof(double) * Max(run->m->nclasses, 1));
 	memset(&opts, 0, sizeof(opts));
 	opts.read_only = true;

@@ -18,6 +18,7 @@
 #include "mlcycle.h"
 #include "predict.h"
 #include "preprocess.h"
+#include "projection.h"
 #include "tree.h"
 
 /* most learner multiply-adds a permutation importance may spend before sampling rows */
@@ -155,13 +156,25 @@ mlc_importance_score(const MlcModel *m, const double *X, int64 n, const int32 *y
 	return score;
 }
 
-/* Multiply-adds to score one row (kNN scans its training rows) */
+/* Multiply-adds to score one row (kNN scans its training rows), its projection included */
 static double
 mlc_row_cost(const MlcModel *m)
 {
+	double		project = (double) m->nkept * Max(m->ncomponents, 1);
+
 	if (m->algorithm == MLC_ALGO_KNN)
-		return m->learner_params[0] * (m->nfeatures + 1);
-	return (double) (m->nfeatures + 1) * Max(m->ncoef_rows, 1) * 4;
+		return m->learner_params[0] * (m->nfeatures + 1) + project;
+	return (double) (m->nfeatures + 1) * Max(m->ncoef_rows, 1) * 4 + project;
+}
+
+/* The learner's features X (n x nfeatures) of the preprocessed rows Xin (n x ninput) */
+static void
+mlc_importance_project(const MlcModel *m, const double *Xin, int64 n, double *X)
+{
+	if (X == Xin)
+		return;
+	for (int64 i = 0; i < n; i++)
+		mlc_project_row(m, Xin + i * (int64) m->ninput, X + i * (int64) m->nfeatures);
 }
 
 /*
@@ -171,12 +184,14 @@ mlc_row_cost(const MlcModel *m)
  * the importance is the drop of the headline score, mean and population std
  * over the repeats.  When that would cost more than MLC_IMPORTANCE_BUDGET
  * (kNN on many rows), a seeded sample of the rows is used (at least 200).
+ * Xin holds the preprocessed rows; with a feature projection, X gets the
+ * projection of the permuted ones (else X is Xin).
  */
 static void
-mlc_permutation_importance(const MlcModel *m, double *X, int64 n, const int32 *yc,
+mlc_permutation_importance(const MlcModel *m, double *Xin, double *X, int64 n, const int32 *yc,
 						   const double *yv, double base, int seed, MlcImportanceRows *rows)
 {
-	int			p = m->nfeatures;
+	int			p = m->ninput;
 	int			repeats = mlc_importance_repeats;
 	int			width = m->task == MLC_TASK_REGRESSION ? 1 : m->nclasses;
 	double	   *out = palloc(sizeof(double) * Max(n, 1) * width);
@@ -196,7 +211,7 @@ mlc_permutation_importance(const MlcModel *m, double *X, int64 n, const int32 *y
 
 		/* keep the column's features, to permute from and restore */
 		for (int64 i = 0; i < n; i++)
-			memcpy(saved + i * w, X + i * (int64) p + off, sizeof(double) * w);
+			memcpy(saved + i * w, Xin + i * (int64) p + off, sizeof(double) * w);
 		for (int r = 0; r < repeats; r++)
 		{
 			double		score;
@@ -213,13 +228,15 @@ mlc_permutation_importance(const MlcModel *m, double *X, int64 n, const int32 *y
 				perm[j] = t;
 			}
 			for (int64 i = 0; i < n; i++)
-				memcpy(X + i * (int64) p + off, saved + perm[i] * w, sizeof(double) * w);
+				memcpy(Xin + i * (int64) p + off, saved + perm[i] * w, sizeof(double) * w);
+			mlc_importance_project(m, Xin, n, X);
 			score = mlc_importance_score(m, X, n, yc, yv, out);
 			drops[r] = isfinite(score) && isfinite(base) ? base - score : 0;
 			sum += drops[r];
 		}
 		for (int64 i = 0; i < n; i++)
-			memcpy(X + i * (int64) p + off, saved + i * w, sizeof(double) * w);
+			memcpy(Xin + i * (int64) p + off, saved + i * w, sizeof(double) * w);
+		mlc_importance_project(m, Xin, n, X);
 		sum /= repeats;
 		for (int r = 0; r < repeats; r++)
 			sumsq += (drops[r] - sum) * (drops[r] - sum);
@@ -280,6 +297,7 @@ mlc_importance_json(const MlcModel *m, MlcDataset *ds, const int64 *rows, int64 
 	MlcImportanceRows out;
 	MlcTransformer t;
 	double	   *X;
+	double	   *Xin;
 	int32	   *yc = NULL;
 	double	   *yv = NULL;
 	int64	   *use = (int64 *) rows;
@@ -308,10 +326,20 @@ mlc_importance_json(const MlcModel *m, MlcDataset *ds, const int64 *rows, int64 
 			use[j] = tmp;
 		}
 	}
-	mlc_check_memory(sizeof(double) * (Size) nuse * Max(m->nfeatures, 1), "feature importance rows");
+	mlc_check_memory(sizeof(double) * (Size) nuse * (Max(m->nfeatures, 1) + (m->nkept > 0 ? m->ninput : 0)),
+					 "feature importance rows");
 	X = mlc_alloc_large(sizeof(double) * (Size) nuse * Max(m->nfeatures, 1));
+	Xin = X;
 	mlc_transformer_init(&t, m, ds);
-	mlc_transform_rows(&t, use, nuse, X, m->nfeatures);
+	if (m->nkept > 0)
+	{
+		/* the permutations shuffle columns before the feature projection */
+		Xin = mlc_alloc_large(sizeof(double) * (Size) nuse * Max(m->ninput, 1));
+		mlc_transform_rows_input(&t, use, nuse, Xin, m->ninput);
+		mlc_importance_project(m, Xin, nuse, X);
+	}
+	else
+		mlc_transform_rows(&t, use, nuse, X, m->nfeatures);
 	if (mlc_is_linear(m))
 		mlc_coefficient_importance(m, X, nuse, &out);
 	mlc_intrinsic_importance(m, &out);
@@ -337,8 +365,10 @@ mlc_importance_json(const MlcModel *m, MlcDataset *ds, const int64 *rows, int64 
 		if (nuse != n)
 			base = mlc_importance_score(m, X, nuse, yc, yv, pred);
 		pfree(pred);
-		mlc_permutation_importance(m, X, nuse, yc, yv, base, seed, &out);
+		mlc_permutation_importance(m, Xin, X, nuse, yc, yv, base, seed, &out);
 	}
+	if (Xin != X)
+		pfree(Xin);
 	pfree(X);
 	return mlc_importance_rows_json(&out, psprintf(", \"rows\": " INT64_FORMAT ", \"repeats\": %d", nuse,
 												   mlc_importance_repeats));

@@ -106,6 +106,7 @@
 #define MLC_MAX_PROFILE_SAMPLE	1000000 /* sampled values of a numeric profile */
 #define MLC_MAX_PROFILE_CATEGORIES 10000	/* categories of a categorical profile */
 #define MLC_MAX_PROFILE_COUNT	(INT64CONST(1) << 53)	/* rows a profile counts */
+#define MLC_MAX_PCA_INPUTS		2000	/* features PCA decomposes (a p x p covariance) */
 
 /* kind of a reference profile */
 #define MLC_PROFILE_NUMERIC		1
@@ -188,10 +189,23 @@ typedef struct MlcModel
 	int64		nlearner_params;	/* format v3: the learner's state beyond coef */
 	double	   *learner_params; /* finite; layout set by the algorithm */
 	MlcProfile *profiles;		/* ncolumns + 1 (the output last), or NULL */
-	bool	   *dropped;		/* training only: features select_features
-								 * dropped (zeroed, so their weight is 0) */
 	/* derived on first use, not serialized: the learner's scoring form (tree.c) */
 	void	   *learner_cache;
+
+	/*
+	 * Format v4: the feature projection between preprocessing and the
+	 * learner (projection.c).  The columns produce ninput features; the
+	 * learner sees the kept ones (select_features), or the PCA components of
+	 * the kept ones (the pca preprocess step).  nkept 0: no projection, and
+	 * nfeatures == ninput.
+	 */
+	int32		ninput;			/* derived: features the columns produce */
+	int32		nkept;			/* kept preprocessed features, 0 for none */
+	int32	   *kept;			/* nkept ascending indexes below ninput */
+	int32		ncomponents;	/* PCA components of the kept features, 0 for none */
+	double	   *pca_mean;		/* nkept training means */
+	double	   *pca_components; /* ncomponents x nkept, row-major */
+	double	   *pca_variance;	/* ncomponents explained variances (ddof 1) */
 } MlcModel;
 
 /* model_io.c */
@@ -203,5 +217,6 @@ extern int32 mlc_column_width(const MlcColumn *col);
 extern const char *mlc_algorithm_name(int algorithm);
 extern int32 mlc_category_lookup(const MlcColumn *col, const char *s, int len);
 extern void mlc_model_reseal(bytea *blob);	/* fuzzing: fix length and CRC */
+extern int32 mlc_projected_width(const MlcModel *model);
 
 #endif							/* MLCYCLE_MODEL_H */

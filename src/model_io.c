@@ -5,14 +5,15 @@
  *	  the derived fields (feature offsets, category hash tables), and the SQL
  *	  functions that inspect and fuzz stored models.
  *
- * Model format v1, v2 and v3.  Every integer is little-endian and written byte by byte;
+ * Model format v1 to v4.  Every integer is little-endian and written byte by byte;
  * float8 values are IEEE 754 binary64 bit patterns, little-endian.  A string
  * is a u32 byte length followed by that many bytes (no NUL terminator).
  *
  *	 preamble	magic "MLCY" (4 bytes)
  *				u16 format version (1; 2 with reference profiles; 3 with
- *				column transforms or learner parameters)
- *				u16 flags (0: versions 1 to 3 define none)
+ *				column transforms or learner parameters; 4 with a feature
+ *				projection)
+ *				u16 flags (0: versions 1 to 4 define none)
  *				u32 header length (22)
  *				u32 payload length: bytes after the preamble, CRC excluded
  *	 header		u8 task, u8 algorithm, u32 ncolumns, u32 nfeatures,
@@ -20,13 +21,20 @@
  *	 columns	ncolumns times: string name, u8 kind, u8 impute, u8 scale,
  *				u8 encode, f64 fill, i32 fill_index, f64 center, f64 scale_by,
  *				u32 ncategories, ncategories strings (sorted by strcmp);
- *				version 3 only: u8 transform, u32 nparams, nparams f64
+ *				versions 3 and 4: u8 transform, u32 nparams, nparams f64
+ *	 projection	version 4 only: u32 ninput (the features the columns
+ *				produce), u32 nkept, nkept u32 strictly increasing indexes
+ *				below ninput, u32 ncomponents (0: no PCA, else at most
+ *				nkept), then ncomponents f64 explained variances (>= 0),
+ *				nkept f64 means, ncomponents * nkept f64 components
+ *				(row-major); the header's nfeatures is ncomponents, or nkept
+ *				without PCA
  *	 classes	nclasses strings
  *	 coef		ncoef_rows * (nfeatures + 1) f64, row-major, intercept last
- *	 learner	version 3 only: u64 n, n f64 (the algorithm's state beyond coef,
+ *	 learner	versions 3 and 4: u64 n, n f64 (the algorithm's state beyond coef,
  *				checked by check_learner_params), then u8 1 when profiles follow
  *				or 0 when they do not
- *	 profiles	versions 2 and 3: ncolumns + 1 reference profiles (one per
+ *	 profiles	versions 2 to 4: ncolumns + 1 reference profiles (one per
  *				column, then the model's output), each u8 kind, u64 count,
  *				u64 nulls, then
  *				numeric (1): f64 mean, std, min, max; u32 nedges, nedges
@@ -69,6 +77,7 @@
 #define MLC_FORMAT_VERSION		1
 #define MLC_FORMAT_VERSION_PROFILES 2
 #define MLC_FORMAT_VERSION_EXT	3
+#define MLC_FORMAT_VERSION_PROJECTION 4
 #define MLC_PREAMBLE_LEN		16
 #define MLC_HEADER_LEN_V1		22
 #define MLC_CRC_LEN				4
@@ -245,6 +254,33 @@ check_params_writable(const MlcModel *model)
 	check_values_finite(model->learner_params, model->nlearner_params, NULL);
 }
 
+/* Check the feature projection's counts, indexes and values */
+static void
+check_projection_writable(const MlcModel *model)
+{
+	int64		k = model->ncomponents;
+
+	if (model->nkept == 0)
+		return;
+	if (model->nkept < 0 || model->nkept > model->ninput || k < 0 || k > model->nkept ||
+		(k > 0 && model->nkept > MLC_MAX_PCA_INPUTS) ||
+		model->nfeatures != mlc_projected_width(model))
+		elog(ERROR, "model has an inconsistent feature projection (%d of %d features kept, %d components)",
+			 model->nkept, model->ninput, model->ncomponents);
+	for (int j = 0; j < model->nkept; j++)
+		if (model->kept[j] < 0 || model->kept[j] >= model->ninput ||
+			(j > 0 && model->kept[j] <= model->kept[j - 1]))
+			elog(ERROR, "model keeps feature index %d out of order or range", model->kept[j]);
+	if (k == 0)
+		return;
+	check_values_finite(model->pca_variance, k, "(PCA)");
+	check_values_finite(model->pca_mean, model->nkept, "(PCA)");
+	check_values_finite(model->pca_components, k * model->nkept, "(PCA)");
+	for (int64 i = 0; i < k; i++)
+		if (model->pca_variance[i] < 0)
+			elog(ERROR, "model has a negative PCA explained variance");
+}
+
 /* Refuse a profile whose moments overflowed or whose categories are too long */
 static void
 check_profile_writable(const MlcProfile *p, const char *name)
@@ -300,6 +336,7 @@ check_writable(const MlcModel *model)
 		check_string_len(model->classes[i], "a class label");
 	check_coef_finite(model);
 	check_params_writable(model);
+	check_projection_writable(model);
 	if (model->profiles)
 		for (i = 0; i <= model->ncolumns; i++)
 			check_profile_writable(&model->profiles[i],
@@ -324,6 +361,8 @@ needs_v3(const MlcModel *model)
 static int
 model_version(const MlcModel *model)
 {
+	if (model->nkept > 0)
+		return MLC_FORMAT_VERSION_PROJECTION;
 	if (needs_v3(model))
 		return MLC_FORMAT_VERSION_EXT;
 	return model->profiles ? MLC_FORMAT_VERSION_PROFILES : MLC_FORMAT_VERSION;
@@ -393,6 +432,25 @@ write_profile(MlcWriter *w, const MlcProfile *p)
 	}
 }
 
+/* Write the version 4 feature projection */
+static void
+write_projection(MlcWriter *w, const MlcModel *model)
+{
+	int64		k = model->ncomponents;
+
+	put_u32(w, (uint32) model->ninput);
+	put_u32(w, (uint32) model->nkept);
+	for (int j = 0; j < model->nkept; j++)
+		put_u32(w, (uint32) model->kept[j]);
+	put_u32(w, (uint32) k);
+	for (int64 i = 0; i < k; i++)
+		put_f64(w, model->pca_variance[i]);
+	for (int64 i = 0; i < (k > 0 ? model->nkept : 0); i++)
+		put_f64(w, model->pca_mean[i]);
+	for (int64 i = 0; i < k * model->nkept; i++)
+		put_f64(w, model->pca_components[i]);
+}
+
 /* Write everything after the preamble and before the CRC */
 static void
 write_payload(MlcWriter *w, const MlcModel *model, int version)
@@ -410,6 +468,8 @@ write_payload(MlcWriter *w, const MlcModel *model, int version)
 	put_u32(w, (uint32) model->ncoef_rows);
 	for (i = 0; i < model->ncolumns; i++)
 		write_column(w, &model->columns[i], version);
+	if (version >= MLC_FORMAT_VERSION_PROJECTION)
+		write_projection(w, model);
 	for (i = 0; i < model->nclasses; i++)
 		put_string(w, model->classes[i]);
 	for (k = 0; k < ncoef; k++)
@@ -1441,13 +1501,13 @@ open_blob(const bytea *blob)
 				 errdetail("A model starts with the bytes \"%s\"; this value does not.",
 						   MLC_MAGIC),
 				 MLC_CORRUPT_HINT));
-	if (le16(data + 4) < MLC_FORMAT_VERSION || le16(data + 4) > MLC_FORMAT_VERSION_EXT)
+	if (le16(data + 4) < MLC_FORMAT_VERSION || le16(data + 4) > MLC_FORMAT_VERSION_PROJECTION)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid mlcycle model: unsupported format version %u",
 						(unsigned) le16(data + 4)),
 				 errdetail("This version of mlcycle reads model format versions %d to %d.",
-						   MLC_FORMAT_VERSION, MLC_FORMAT_VERSION_EXT),
+						   MLC_FORMAT_VERSION, MLC_FORMAT_VERSION_PROJECTION),
 				 errhint("Load the model with the mlcycle version that wrote it, or retrain it.")));
 	if (len < MLC_MIN_MODEL_LEN)
 		ereport(ERROR,
@@ -1477,7 +1537,7 @@ open_blob(const bytea *blob)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid mlcycle model: unsupported flags 0x%04X",
 						(unsigned) le16(data + 6)),
-				 errdetail("Format versions 1 to 3 define no flags."),
+				 errdetail("Format versions 1 to 4 define no flags."),
 				 MLC_CORRUPT_HINT));
 	if (le32(data + 8) != MLC_HEADER_LEN_V1)
 		bad_field(0, "header length", le32(data + 8));
@@ -1485,6 +1545,47 @@ open_blob(const bytea *blob)
 	r.left = len - MLC_PREAMBLE_LEN - MLC_CRC_LEN;
 	r.version = le16(data + 4);
 	return r;
+}
+
+/*
+ * Read the version 4 feature projection over the ninput features the columns
+ * produce: kept indexes strictly increasing and in range, at most nkept
+ * components over at most MLC_MAX_PCA_INPUTS kept features, finite values and
+ * non-negative variances.
+ */
+static void
+read_projection(MlcReader *r, MlcModel *model, int64 ninput)
+{
+	uint32		stored = get_u32(r, "feature projection");
+	int64		k;
+
+	if ((int64) stored != ninput)
+		bad_field(0, "number of projection inputs", stored);
+	model->nkept = get_count(r, "kept features", MLC_MAX_FEATURES, 4);
+	if (model->nkept < 1 || model->nkept > ninput)
+		bad_field(0, "number of kept features", model->nkept);
+	model->kept = palloc(sizeof(int32) * model->nkept);
+	for (int j = 0; j < model->nkept; j++)
+	{
+		uint32		v = get_u32(r, "kept features");
+
+		if ((int64) v >= ninput || (j > 0 && (int32) v <= model->kept[j - 1]))
+			bad_field(0, "kept feature index", v);
+		model->kept[j] = (int32) v;
+	}
+	model->ncomponents = get_count(r, "PCA components", MLC_MAX_FEATURES, 8);
+	k = model->ncomponents;
+	if (k > model->nkept || (k > 0 && model->nkept > MLC_MAX_PCA_INPUTS))
+		bad_field(0, "number of PCA components", k);
+	if (k == 0)
+		return;
+	need(r, (Size) (k + model->nkept + k * model->nkept) * 8, "PCA components");
+	model->pca_variance = read_finite_values(r, k, "PCA explained variances");
+	for (int64 i = 0; i < k; i++)
+		if (model->pca_variance[i] < 0)
+			bad_field(0, "PCA explained variance of component", i + 1);
+	model->pca_mean = read_finite_values(r, model->nkept, "PCA means");
+	model->pca_components = read_finite_values(r, k * model->nkept, "PCA components");
 }
 
 /* Parse and validate a serialized model; any defect raises ERRCODE_DATA_CORRUPTED */
@@ -1519,11 +1620,16 @@ deserialize(const bytea *blob, bool profiles)
 	read_header(&r, model);
 	read_columns(&r, model);
 	nfeatures = count_features(model);
+	if (r.version >= MLC_FORMAT_VERSION_PROJECTION)
+	{
+		read_projection(&r, model, nfeatures);
+		nfeatures = model->ncomponents > 0 ? model->ncomponents : model->nkept;
+	}
 	if (nfeatures != model->nfeatures)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid mlcycle model: feature count mismatch"),
-				 errdetail("The header says %d features, but the columns produce " INT64_FORMAT ".",
+				 errdetail("The header says %d features, but the columns (and projection) produce " INT64_FORMAT ".",
 						   model->nfeatures, nfeatures),
 				 MLC_CORRUPT_HINT));
 	read_classes(&r, model);
@@ -1648,7 +1754,16 @@ mlc_algorithm_name(int algorithm)
 	return "unknown";
 }
 
-/* Compute out_offset/out_width, nfeatures and the category hash tables */
+/* Features the learner sees: the PCA components, the kept features, or all of ninput */
+int32
+mlc_projected_width(const MlcModel *model)
+{
+	if (model->nkept <= 0)
+		return model->ninput;
+	return model->ncomponents > 0 ? model->ncomponents : model->nkept;
+}
+
+/* Compute out_offset/out_width, ninput, nfeatures and the category hash tables */
 void
 mlc_model_finalize(MlcModel *model)
 {
@@ -1688,7 +1803,8 @@ mlc_model_finalize(MlcModel *model)
 							   col->name, offset, MLC_MAX_FEATURES),
 					 errhint("Exclude high-cardinality categorical columns or encode them as ordinal.")));
 	}
-	model->nfeatures = (int32) offset;
+	model->ninput = (int32) offset;
+	model->nfeatures = mlc_projected_width(model);
 }
 
 /* Does NUL-terminated c equal the len bytes at s?  Never reads past c's NUL */
@@ -1917,6 +2033,9 @@ mlc_model_info(PG_FUNCTION_ARGS)
 					 (int) le16((const uint8 *) VARDATA_ANY(blob) + 4), task_name(model->task),
 					 mlc_algorithm_name(model->algorithm), model->ncolumns,
 					 model->nfeatures, model->nclasses);
+	if (model->nkept > 0)
+		appendStringInfo(&buf, ", \"projection\": {\"inputs\": %d, \"kept\": %d, \"components\": %d}",
+						 model->ninput, model->nkept, model->ncomponents);
 	if (model->profiles)
 	{
 		appendStringInfoString(&buf, ", \"profiles\": [");

@@ -168,6 +168,27 @@ put_profile(StringInfo buf, const MlcProfile *p)
 	appendStringInfoChar(buf, '}');
 }
 
+/* The feature projection: kept indexes, then PCA variances, means and component rows */
+static void
+put_projection(StringInfo buf, const MlcModel *m)
+{
+	appendStringInfoString(buf, ", \"projection\": {\"kept\": [");
+	for (int j = 0; j < m->nkept; j++)
+		appendStringInfo(buf, j ? ",%d" : "%d", m->kept[j]);
+	appendStringInfoString(buf, "], \"explained_variance\": ");
+	put_numbers(buf, m->pca_variance, m->ncomponents);
+	appendStringInfoString(buf, ", \"mean\": ");
+	put_numbers(buf, m->pca_mean, m->ncomponents > 0 ? m->nkept : 0);
+	appendStringInfoString(buf, ", \"components\": [");
+	for (int i = 0; i < m->ncomponents; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(buf, ", ");
+		put_numbers(buf, m->pca_components + (int64) i * m->nkept, m->nkept);
+	}
+	appendStringInfoString(buf, "]}");
+}
+
 /* The whole model as JSON text */
 static char *
 model_to_json(const MlcModel *m)
@@ -187,7 +208,10 @@ model_to_json(const MlcModel *m)
 			appendStringInfoString(&buf, ", ");
 		put_column(&buf, &m->columns[i]);
 	}
-	appendStringInfoString(&buf, "], \"classes\": ");
+	appendStringInfoChar(&buf, ']');
+	if (m->nkept > 0)
+		put_projection(&buf, m);
+	appendStringInfoString(&buf, ", \"classes\": ");
 	put_strings(&buf, m->classes, m->nclasses);
 	appendStringInfo(&buf, ", \"positive_class\": %d, \"coef\": [", m->positive_class);
 	for (int r = 0; r < m->ncoef_rows; r++)
@@ -474,6 +498,61 @@ read_coef(JsonbContainer *c, MlcModel *m)
 	}
 }
 
+/*
+ * Read the optional feature projection of a model whose columns are
+ * finalized; sets nfeatures.  Shapes are checked here, the rest by the
+ * binary reader.
+ */
+static void
+read_projection(JsonbContainer *c, MlcModel *m)
+{
+	JsonbValue *v = get_member(c, "projection", false);
+	JsonbContainer *p,
+			   *a,
+			   *rows;
+	int64		n;
+
+	if (v == NULL || v->type == jbvNull)
+		return;
+	p = get_container(c, "projection", false);
+	a = get_container(p, "kept", true);
+	m->nkept = (int32) json_array_len(a, "kept", MLC_MAX_FEATURES);
+	if (m->nkept < 1)
+		bad_json("a projection keeps no feature", "A projection keeps at least one feature.");
+	m->kept = palloc(sizeof(int32) * m->nkept);
+	for (int j = 0; j < m->nkept; j++)
+	{
+		m->kept[j] = (int32) value_int(getIthJsonbValueFromContainer(a, j), "kept", 0, m->ninput - 1);
+		if (j > 0 && m->kept[j] <= m->kept[j - 1])
+			bad_json("kept features are not in ascending order", "Each kept feature index is larger than the one before.");
+	}
+	m->pca_variance = get_numbers(p, "explained_variance", MLC_MAX_PCA_INPUTS, &n);
+	m->ncomponents = (int32) n;
+	for (int i = 0; i < m->ncomponents; i++)
+		if (m->pca_variance[i] < 0)
+			bad_json("an explained variance is negative", "Explained variances are zero or positive.");
+	m->pca_mean = get_numbers(p, "mean", MLC_MAX_PCA_INPUTS, &n);
+	rows = get_container(p, "components", true);
+	if (m->ncomponents > m->nkept || (m->ncomponents > 0 && n != m->nkept) ||
+		(m->ncomponents == 0 && n != 0) ||
+		json_array_len(rows, "components", MLC_MAX_PCA_INPUTS) != m->ncomponents)
+		bad_json("the projection's PCA arrays do not match",
+				 "A projection has as many variances as component rows, at most one per kept feature, and one mean per kept feature.");
+	m->pca_components = palloc(sizeof(double) * Max((int64) m->ncomponents * m->nkept, 1));
+	for (int i = 0; i < m->ncomponents; i++)
+	{
+		JsonbValue *row = getIthJsonbValueFromContainer(rows, i);
+
+		if (row->type != jbvBinary || !JsonContainerIsArray(row->val.binary.data) ||
+			JsonContainerSize(row->val.binary.data) != (uint32) m->nkept)
+			bad_json("a component row has the wrong length", "Each component has one loading per kept feature.");
+		for (int j = 0; j < m->nkept; j++)
+			m->pca_components[(int64) i * m->nkept + j] =
+				value_number(getIthJsonbValueFromContainer(row->val.binary.data, j), "components");
+	}
+	m->nfeatures = mlc_projected_width(m);
+}
+
 /* Rebuild a model from its JSON form; the binary reader checks the rest */
 static MlcModel *
 model_from_json(Jsonb *j)
@@ -514,6 +593,7 @@ model_from_json(Jsonb *j)
 	m->classes = get_strings(c, "classes", MLC_MAX_CLASSES, &m->nclasses);
 	m->positive_class = (int32) value_int(get_member(c, "positive_class", true), "positive_class", -1, MLC_MAX_CLASSES);
 	mlc_model_finalize(m);
+	read_projection(c, m);
 	read_coef(c, m);
 	m->learner_params = get_numbers(c, "learner_params", MLC_MAX_LEARNER_PARAMS, &n);
 	m->nlearner_params = n;

@@ -20,6 +20,7 @@
 #include "utils/memutils.h"
 
 #include "learners.h"
+#include "projection.h"
 
 PG_FUNCTION_INFO_V1(mlcycle_nb_stats_trans);
 PG_FUNCTION_INFO_V1(mlcycle_nb_stats_combine);
@@ -441,6 +442,9 @@ mlc_fit_naive_bayes(MlcModel *m, const double *X, const int32 *y, int64 n,
 	uint8	   *kind = palloc0(sizeof(uint8) * Max(p, 1));
 	int		   *num = palloc(sizeof(int) * Max(p, 1));
 	int		   *cat_col = palloc(sizeof(int) * Max(m->ncolumns, 1));
+	int		   *cat_lo = palloc(sizeof(int) * Max(m->ncolumns, 1));
+	int		   *cat_w = palloc(sizeof(int) * Max(m->ncolumns, 1));
+	int		   *cat_n = palloc(sizeof(int) * Max(m->ncolumns, 1));
 	int			pn = 0,
 				q = 0;
 	double	   *xn = palloc(sizeof(double) * Max(p, 1));
@@ -451,16 +455,29 @@ mlc_fit_naive_bayes(MlcModel *m, const double *X, const int32 *y, int64 n,
 				eps,
 			   *lp;
 
-	/* one-hot text columns are categorical, every other feature Gaussian */
+	/*
+	 * one-hot text columns are categorical, every other feature Gaussian;
+	 * under select_features a column's kept features (lo, w of them, the
+	 * first n its categories), under PCA none
+	 */
 	for (int j = 0; j < m->ncolumns; j++)
 	{
 		const MlcColumn *c = &m->columns[j];
+		int			lo,
+					w;
 
-		if (c->kind == MLC_KIND_CATEGORICAL && c->encode == MLC_ENCODE_ONE_HOT)
+		mlc_projection_span(m, c->out_offset, c->out_width, &lo, &w);
+		if (c->kind == MLC_KIND_CATEGORICAL && c->encode == MLC_ENCODE_ONE_HOT && w > 0)
 		{
-			cat_col[q++] = j;
-			for (int k = 0; k < c->out_width; k++)
-				kind[c->out_offset + k] = 1;
+			int			ncat;
+
+			mlc_projection_span(m, c->out_offset, c->ncategories, &lo, &ncat);
+			cat_col[q] = j;
+			cat_lo[q] = lo;
+			cat_w[q] = w;
+			cat_n[q++] = ncat;
+			for (int k = 0; k < w; k++)
+				kind[lo + k] = 1;
 		}
 	}
 	for (int f = 0; f < p; f++)
@@ -472,7 +489,7 @@ mlc_fit_naive_bayes(MlcModel *m, const double *X, const int32 *y, int64 n,
 		int64	   *nc = palloc(sizeof(int64) * Max(q, 1));
 
 		for (int j = 0; j < q; j++)
-			nc[j] = m->columns[cat_col[j]].ncategories;
+			nc[j] = cat_n[j];
 		state = nb_alloc(K, pn, q, nc);
 	}
 	for (int64 i = 0; i < n; i++)
@@ -484,11 +501,9 @@ mlc_fit_naive_bayes(MlcModel *m, const double *X, const int32 *y, int64 n,
 			xn[f] = row[num[f]];
 		for (int j = 0; j < q; j++)
 		{
-			const MlcColumn *c = &m->columns[cat_col[j]];
-
 			cats[j] = -1;
-			for (int k = 0; k < c->out_width; k++)
-				if (row[c->out_offset + k] > 0.5)
+			for (int k = 0; k < cat_w[j]; k++)
+				if (row[cat_lo[j] + k] > 0.5)
 					cats[j] = k;
 		}
 		state = mlc_nb_stats_add(state, y[i], xn, pn, cats, q);
@@ -542,14 +557,14 @@ mlc_fit_naive_bayes(MlcModel *m, const double *X, const int32 *y, int64 n,
 		}
 		for (int j = 0; j < q; j++)
 		{
-			const MlcColumn *c = &m->columns[cat_col[j]];
 			double		tot = 0;
 
-			for (int cc = 0; cc < c->ncategories; cc++)
+			for (int cc = 0; cc < cat_n[j]; cc++)
 				tot += blk[off + cc];
-			for (int cc = 0; cc < c->ncategories; cc++)
-				out[1 + c->out_offset + cc] = log((blk[off + cc] + alpha) / (tot + alpha * c->ncategories));
-			off += c->ncategories;
+			for (int cc = 0; cc < cat_n[j]; cc++)
+				out[1 + cat_lo[j] + cc] = log((blk[off + cc] + alpha) / (tot + alpha * cat_n[j]));
+			/* the statistics may hold one more slot: a top_k column's (other) bucket */
+			off += (int64) d.ncat[j];
 		}
 	}
 	pfree(state);

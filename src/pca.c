@@ -25,6 +25,7 @@
 #include "ingest.h"
 #include "mlcycle.h"
 #include "model.h"
+#include "pca.h"
 #include "sketch.h"
 
 #define MLC_COV_MAGIC	0x564F434D	/* "MCOV" */
@@ -317,6 +318,21 @@ mlc_pca_state(Oid relid, char **names, int p)
 	return s;
 }
 
+/* The fewest of the first maxk components whose cumulative ratio exceeds var, or maxk */
+int
+mlc_pca_count_for_variance(const double *ratio, int maxk, double var)
+{
+	double		cum = 0;
+
+	for (int i = 0; i < maxk; i++)
+	{
+		cum += ratio[i];
+		if (cum > var)
+			return i + 1;
+	}
+	return maxk;
+}
+
 /* Number of components to keep, as sklearn PCA picks it */
 static int
 mlc_pca_keep(const double *ratio, int p, int64 n, bool has_k, int k, bool has_var, double var)
@@ -338,22 +354,52 @@ mlc_pca_keep(const double *ratio, int p, int64 n, bool has_k, int k, bool has_va
 	}
 	if (has_var)
 	{
-		double		cum = 0;
-
 		if (!(var > 0 && var < 1))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("variance must be between 0 and 1, exclusive"),
 					 errhint("Pass the share of the variance to explain, as in 0.95.")));
-		/* the fewest components whose cumulative ratio exceeds var */
-		for (int i = 0; i < maxk; i++)
-		{
-			cum += ratio[i];
-			if (cum > var)
-				return i + 1;
-		}
+		return mlc_pca_count_for_variance(ratio, maxk, var);
 	}
 	return maxk;
+}
+
+/* Eigenvalues (descending) and sign-fixed components (rows) of a symmetric matrix */
+void
+mlc_pca_eigen(double *cov, int p, double *values, double *vectors)
+{
+	double	   *ev = palloc(sizeof(double) * p);
+	lapack_int	info;
+
+	for (Size i = 0; i < (Size) p * p; i++)
+		if (!isfinite(cov[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the covariance of the columns is not finite"),
+					 errhint("Values are too large for double precision; rescale the columns.")));
+	info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', p, cov, p, ev);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("the eigen-decomposition of the covariance failed (LAPACK dsyevd info %d)", (int) info)));
+	/* eigenvalues ascend: component i is column p - 1 - i of cov */
+	for (int i = 0; i < p; i++)
+	{
+		int			col = p - 1 - i;
+		int			big = 0;
+		double		sign;
+
+		CHECK_FOR_INTERRUPTS();
+		values[i] = Max(ev[col], 0.0);
+		/* sign: the loading of largest magnitude is positive */
+		for (int j = 1; j < p; j++)
+			if (fabs(cov[(Size) j * p + col]) > fabs(cov[(Size) big * p + col]))
+				big = j;
+		sign = cov[(Size) big * p + col] < 0 ? -1.0 : 1.0;
+		for (int j = 0; j < p; j++)
+			vectors[(Size) i * p + j] = sign * cov[(Size) j * p + col];
+	}
+	pfree(ev);
 }
 
 /* ml_pca(relation, columns, n_components, variance, standardize) */
@@ -367,11 +413,11 @@ mlc_pca(PG_FUNCTION_ARGS)
 	MlcCovState *s;
 	double	   *c;
 	double	   *ev;
+	double	   *vec;
 	double	   *ratio;
 	double		total = 0;
 	double		cum = 0;
 	int			k;
-	lapack_int	info;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -401,46 +447,28 @@ mlc_pca(PG_FUNCTION_ARGS)
 			for (int j = 0; j < p; j++)
 				c[(Size) i * p + j] /= sd[i] * sd[j];
 	}
-	for (int i = 0; i < p * p; i++)
-		if (!isfinite(c[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("the covariance of the columns is not finite"),
-					 errhint("Values are too large for double precision; rescale the columns.")));
 	ev = palloc(p * sizeof(double));
-	info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', p, c, p, ev);
-	if (info != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("the eigen-decomposition of the covariance failed (LAPACK dsyevd info %d)", (int) info)));
+	vec = palloc((Size) p * p * sizeof(double));
+	mlc_pca_eigen(c, p, ev, vec);
 	ratio = palloc(p * sizeof(double));
 	for (int i = 0; i < p; i++)
-		total += Max(ev[i], 0.0);
-	/* eigenvalues ascend: component i is column p - 1 - i of c */
+		total += ev[i];
 	for (int i = 0; i < p; i++)
-		ratio[i] = total > 0 ? Max(ev[p - 1 - i], 0.0) / total : 0.0;
+		ratio[i] = total > 0 ? ev[i] / total : 0.0;
 	k = mlc_pca_keep(ratio, p, s->n, !PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
 					 !PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_FLOAT8(3));
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < k; i++)
 	{
-		int			col = p - 1 - i;
 		Datum	   *ld = palloc(p * sizeof(Datum));
 		Datum		values[5];
 		bool		nulls[5] = {0};
-		int			big = 0;
-		double		sign;
 
-		/* sign: the loading of largest magnitude is positive */
-		for (int j = 1; j < p; j++)
-			if (fabs(c[(Size) j * p + col]) > fabs(c[(Size) big * p + col]))
-				big = j;
-		sign = c[(Size) big * p + col] < 0 ? -1.0 : 1.0;
 		for (int j = 0; j < p; j++)
-			ld[j] = Float8GetDatum(sign * c[(Size) j * p + col]);
+			ld[j] = Float8GetDatum(vec[(Size) i * p + j]);
 		cum += ratio[i];
 		values[0] = Int32GetDatum(i + 1);
-		values[1] = Float8GetDatum(Max(ev[col], 0.0));
+		values[1] = Float8GetDatum(ev[i]);
 		values[2] = Float8GetDatum(ratio[i]);
 		values[3] = Float8GetDatum(cum);
 		values[4] = PointerGetDatum(construct_array(ld, p, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));

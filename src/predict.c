@@ -52,7 +52,8 @@ typedef struct MlcPredictState
 	double	   *v;				/* per column: numeric value, NaN for NULL */
 	int32	   *idx;			/* per column: category index, -1 unseen */
 	bool	   *isnull;			/* per column: the value is NULL */
-	double	   *x;				/* preprocessed features */
+	double	   *x;				/* the learner's features */
+	double	   *pre;			/* preprocessed features: x, or before the projection */
 	double	   *out;			/* prediction: 1 or nclasses values */
 	/* single-output models: the linear score with scaling folded in */
 	double	   *w;				/* per numeric or ordinal column */
@@ -159,7 +160,7 @@ mlc_fold_scaling(MlcPredictState *st)
 {
 	const MlcModel *m = st->cm->model;
 
-	if (m->ncoef_rows != 1 || MLC_IS_TREE_ALGO(m->algorithm))
+	if (m->ncoef_rows != 1 || MLC_IS_TREE_ALGO(m->algorithm) || m->nkept > 0)
 		return;
 	st->b = m->coef[m->nfeatures];
 	for (int j = 0; j < m->ncolumns; j++)
@@ -211,12 +212,15 @@ mlc_predict_state_setup(FunctionCallInfo fcinfo, MlcPredictState *st, MlcCachedM
 								 sizeof(double) * Max(st->cm->model->nclasses, 1));
 	st->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
 							   sizeof(double) * Max(st->cm->model->nfeatures, 1));
+	st->pre = st->cm->model->nkept == 0 ? st->x :
+		MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * Max(st->cm->model->ninput, 1));
 	st->v = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * Max(st->cm->model->ncolumns, 1));
 	st->idx = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(int32) * Max(st->cm->model->ncolumns, 1));
 	st->isnull = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(bool) * Max(st->cm->model->ncolumns, 1));
 	st->w = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * Max(st->cm->model->ncolumns, 1));
 	mlc_fold_scaling(st);
-	st->nonaffine = mlc_steps_nonaffine(cm->model);
+	/* a feature projection is scored by the general path too */
+	st->nonaffine = mlc_steps_nonaffine(cm->model) || cm->model->nkept > 0;
 	fcinfo->flinfo->fn_extra = st;
 }
 
@@ -369,11 +373,11 @@ mlc_predict_generic(MlcPredictState *st)
 		const MlcColumn *c = &m->columns[j];
 
 		if (c->kind == MLC_KIND_CATEGORICAL)
-			mlc_emit_category(c, st->isnull[j] ? -1 : st->idx[j], st->isnull[j], st->x);
+			mlc_emit_category(c, st->isnull[j] ? -1 : st->idx[j], st->isnull[j], st->pre);
 		else
-			mlc_emit_numeric(c, st->isnull[j] ? NAN : st->v[j], st->x);
+			mlc_emit_numeric(c, st->isnull[j] ? NAN : st->v[j], st->pre);
 	}
-	mlc_steps_row(m, st->x);
+	mlc_finish_row(m, st->pre, st->x);
 	mlc_predict_features(m, st->x, st->out);
 }
 
@@ -669,7 +673,9 @@ mlc_explain_trees(ReturnSetInfo *rsinfo, const MlcModel *m, const double *x, cha
 /*
  * ml_explain(project, row): per-feature contributions coef * x of the
  * deployed linear model, plus the intercept; they add up to the raw
- * prediction (the value, or the log-odds of a class).
+ * prediction (the value, or the log-odds of a class).  The features are the
+ * learner's: the kept ones under select_features, the principal components
+ * (pc1, pc2, ...) under the pca step.
  */
 Datum
 ml_explain(PG_FUNCTION_ARGS)

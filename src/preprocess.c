@@ -17,7 +17,7 @@
 #include "jsonutil.h"
 #include "mlcycle.h"
 #include "preprocess.h"
-#include "select.h"
+#include "projection.h"
 
 static const char *const impute_names[] = {"mean", "median", "most_frequent", "constant", "error", "none", NULL};
 static const char *const scale_names[] = {"none", "standard", "minmax", "robust", "maxabs", "log1p", "yeo_johnson", "box_cox", "l2", NULL};
@@ -34,6 +34,7 @@ typedef struct MlcSettings
 	double		fill_number;
 	char	   *fill_text;
 	MlcStepSettings steps;		/* preprocess_steps.c */
+	bool		pca;			/* "*" only: the spec has the pca step */
 } MlcSettings;
 
 /* Readable name of a column kind */
@@ -154,6 +155,12 @@ mlc_parse_spec(Jsonb *spec, MlcDataset *ds, MlcSettings *all, MlcSettings *per)
 			mlc_parse_settings(&p->value, p->key, all);
 			continue;
 		}
+		if (mlc_pca_is_step(p, ds))
+		{
+			/* the whole-vector step after the columns' (projection.c) */
+			all->pca = true;
+			continue;
+		}
 		for (i = 0; i < ds->ncols; i++)
 			if (strcmp(ds->cols[i].name, p->key) == 0)
 				break;
@@ -161,7 +168,7 @@ mlc_parse_spec(Jsonb *spec, MlcDataset *ds, MlcSettings *all, MlcSettings *per)
 		{
 			const char **names = palloc0(sizeof(char *) * (ds->ncols + 2));
 
-			names[0] = "\"*\"";
+			names[0] = "\"*\", \"pca\"";
 			for (int k = 0; k < ds->ncols; k++)
 				names[k + 1] = quote_identifier(ds->cols[k].name);
 			ereport(ERROR,
@@ -183,9 +190,13 @@ mlc_resolve_settings(MlcColumn *c, const MlcSettings *all, const MlcSettings *ow
 	c->impute = cat ? MLC_IMPUTE_MOST_FREQUENT : MLC_IMPUTE_MEAN;
 	c->scale = cat ? MLC_SCALE_NONE : MLC_SCALE_STANDARD;
 	c->encode = cat ? MLC_ENCODE_ONE_HOT : MLC_ENCODE_NONE;
-	if (trees)
+	if (trees && !all->pca)
 	{
-		/* trees split on missing values and on category codes themselves */
+		/*
+		 * trees split on missing values and on category codes themselves; with
+		 * the pca step they get the defaults above, as PCA needs complete,
+		 * comparably scaled features
+		 */
 		c->impute = MLC_IMPUTE_NONE;
 		c->scale = MLC_SCALE_NONE;
 		c->encode = cat ? MLC_ENCODE_ORDINAL : MLC_ENCODE_NONE;
@@ -616,22 +627,28 @@ mlc_transformer_init(MlcTransformer *t, const MlcModel *m, MlcDataset *ds)
 {
 	t->m = m;
 	t->ds = ds;
+	t->scratch = m->nkept > 0 ? palloc(sizeof(double) * Max(m->ninput, 1)) : NULL;
 	t->maps = palloc0(sizeof(int32 *) * Max(m->ncolumns, 1));
 	for (int j = 0; j < m->ncolumns; j++)
 		if (m->columns[j].kind == MLC_KIND_CATEGORICAL)
 			t->maps[j] = mlc_code_map(&m->columns[j], &ds->cols[j]);
 }
 
-/* Write the features of rows[0..nrows) into out, one row every ld values */
-void
-mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
-				   double *out, int ld)
+/*
+ * Write the preprocessed features of rows[0..nrows) into out, one row every
+ * ld values; with project, the learner's features (after the model's
+ * feature projection) instead
+ */
+static void
+mlc_transform_rows_to(const MlcTransformer *t, const int64 *rows, int64 nrows,
+					  double *out, int ld, bool project)
 {
 	const MlcModel *m = t->m;
 
+	project = project && m->nkept > 0;
 	for (int64 i = 0; i < nrows; i++)
 	{
-		double	   *o = out + i * ld;
+		double	   *o = project ? t->scratch : out + i * ld;
 		int64		r = rows[i];
 
 		if ((i & 0xFFFF) == 0xFFFF)
@@ -660,9 +677,40 @@ mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
 			}
 		}
 		mlc_steps_row(m, o);
-		if (m->dropped != NULL)
-			mlc_select_apply(m, o);
+		if (project)
+			mlc_project_row(m, o, out + i * ld);
 	}
+}
+
+/* Write the learner's features of rows[0..nrows) into out, one row every ld values */
+void
+mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
+				   double *out, int ld)
+{
+	mlc_transform_rows_to(t, rows, nrows, out, ld, true);
+}
+
+/* The same before the feature projection: ninput preprocessed features per row */
+void
+mlc_transform_rows_input(const MlcTransformer *t, const int64 *rows, int64 nrows,
+						 double *out, int ld)
+{
+	mlc_transform_rows_to(t, rows, nrows, out, ld, false);
+}
+
+/*
+ * Finish a preprocessed row in (ninput values, written by the columns'
+ * emit functions): the row-wise steps, then the feature projection into out
+ * (nfeatures values; out may be in when the model has no projection)
+ */
+void
+mlc_finish_row(const MlcModel *m, double *in, double *out)
+{
+	mlc_steps_row(m, in);
+	if (m->nkept > 0)
+		mlc_project_row(m, in, out);
+	else if (out != in)
+		memcpy(out, in, sizeof(double) * m->nfeatures);
 }
 
 /* Apply the fitted pipeline to rows of ds: a new nrows x nfeatures matrix */
@@ -680,11 +728,18 @@ mlc_preprocess_transform(const MlcModel *m, MlcDataset *ds, const int64 *rows, i
 	return X;
 }
 
-/* Feature names after preprocessing: column, or column=category for one-hot */
+/* Names of the learner's features: after preprocessing and the feature projection */
 char **
 mlc_feature_names(const MlcModel *m)
 {
-	char	  **names = palloc(sizeof(char *) * Max(m->nfeatures, 1));
+	return mlc_projection_names(m, mlc_input_feature_names(m));
+}
+
+/* Feature names after preprocessing: column, or column=category for one-hot */
+char **
+mlc_input_feature_names(const MlcModel *m)
+{
+	char	  **names = palloc(sizeof(char *) * Max(m->ninput, 1));
 
 	for (int j = 0; j < m->ncolumns; j++)
 	{

@@ -33,13 +33,25 @@ typedef struct MlcTransformer
 	const MlcModel *m;
 	MlcDataset *ds;
 	int32	  **maps;			/* per categorical column: dataset code -> category */
+	double	   *scratch;		/* ninput values, when the model has a projection */
 } MlcTransformer;
 
 extern void mlc_transformer_init(MlcTransformer *t, const MlcModel *m, MlcDataset *ds);
 
-/* Write the features of rows[0..nrows) into out, one row every ld values */
+/* Write the learner's features of rows[0..nrows) into out, one row every ld values */
 extern void mlc_transform_rows(const MlcTransformer *t, const int64 *rows, int64 nrows,
 							   double *out, int ld);
+
+/* The same before the feature projection: ninput preprocessed features per row */
+extern void mlc_transform_rows_input(const MlcTransformer *t, const int64 *rows, int64 nrows,
+									 double *out, int ld);
+
+/*
+ * Finish a row the emit functions wrote into in (ninput values): row-wise
+ * steps, then the feature projection into out (nfeatures values; out may be
+ * in when the model has no projection)
+ */
+extern void mlc_finish_row(const MlcModel *m, double *in, double *out);
 
 /*
  * mlc_preprocess_fit with the defaults of tree learners when trees is true:
@@ -58,8 +70,11 @@ extern char *mlc_preprocess_describe(const MlcModel *m);
 extern double *mlc_preprocess_transform(const MlcModel *m, MlcDataset *ds,
 										const int64 *rows, int64 nrows);
 
-/* Feature names after preprocessing: column, or column=category for one-hot */
+/* Names of the learner's features (after the feature projection, projection.c) */
 extern char **mlc_feature_names(const MlcModel *m);
+
+/* Feature names after preprocessing: column, or column=category for one-hot */
+extern char **mlc_input_feature_names(const MlcModel *m);
 
 /* Readable name of a kind, impute, scale or encode code */
 extern const char *mlc_kind_name(uint8 kind);

@@ -3,7 +3,8 @@
  *	  Feature selection inside ml_train (select_features => ...): variance
  *	  threshold, maximum pairwise correlation and the k best features by
  *	  univariate F score, computed on the preprocessed training rows only.
- *	  Dropped features are zeroed in the training matrix (weight 0).
+ *	  The kept features become the model's feature projection (projection.c),
+ *	  so the learner, of any kind, sees only them.
  */
 #include "postgres.h"
 
@@ -18,6 +19,7 @@
 #include "jsonutil.h"
 #include "mlcycle.h"
 #include "preprocess.h"
+#include "projection.h"
 #include "select.h"
 
 #define MLC_SELECT_MAX_CORR_FEATURES 2000
@@ -97,6 +99,49 @@ typedef struct MlcSelectStats
 	bool		cross;
 } MlcSelectStats;
 
+/*
+ * The mean of each preprocessed feature over its present values, or NULL when
+ * no column keeps NULL as missing (impute 'none', tree learners): the
+ * statistics then see a missing value as its feature's mean
+ */
+static double *
+mlc_select_missing_fill(const MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n, int p)
+{
+	bool		missing = false;
+	int			block = 1024;
+	double	   *x,
+			   *sum,
+			   *cnt;
+	MlcTransformer t;
+
+	for (int j = 0; j < m->ncolumns; j++)
+		missing |= m->columns[j].impute == MLC_IMPUTE_NONE;
+	if (!missing)
+		return NULL;
+	x = palloc(sizeof(double) * block * Max(p, 1));
+	sum = palloc0(sizeof(double) * Max(p, 1));
+	cnt = palloc0(sizeof(double) * Max(p, 1));
+	mlc_transformer_init(&t, m, ds);
+	for (int64 start = 0; start < n; start += block)
+	{
+		int			nb = (int) Min((int64) block, n - start);
+
+		CHECK_FOR_INTERRUPTS();
+		mlc_transform_rows_input(&t, rows + start, nb, x, p);
+		for (Size i = 0; i < (Size) nb * p; i++)
+			if (!isnan(x[i]))
+			{
+				sum[i % p] += x[i];
+				cnt[i % p] += 1;
+			}
+	}
+	for (int j = 0; j < p; j++)
+		sum[j] = cnt[j] > 0 ? sum[j] / cnt[j] : 0.0;
+	pfree(x);
+	pfree(cnt);
+	return sum;
+}
+
 /* Accumulate the preprocessed training rows, a block at a time */
 static void
 mlc_select_accumulate(MlcSelectStats *st, const MlcModel *m, MlcDataset *ds, const int64 *rows,
@@ -105,6 +150,7 @@ mlc_select_accumulate(MlcSelectStats *st, const MlcModel *m, MlcDataset *ds, con
 	int			p = st->p;
 	int			block = 1024;
 	double	   *x = palloc(sizeof(double) * block * Max(p, 1));
+	double	   *fill = mlc_select_missing_fill(m, ds, rows, n, p);
 	MlcTransformer t;
 
 	mlc_transformer_init(&t, m, ds);
@@ -113,7 +159,11 @@ mlc_select_accumulate(MlcSelectStats *st, const MlcModel *m, MlcDataset *ds, con
 		int			nb = (int) Min((int64) block, n - start);
 
 		CHECK_FOR_INTERRUPTS();
-		mlc_transform_rows(&t, rows + start, nb, x, p);
+		mlc_transform_rows_input(&t, rows + start, nb, x, p);
+		if (fill != NULL)
+			for (Size i = 0; i < (Size) nb * p; i++)
+				if (isnan(x[i]))
+					x[i] = fill[i % p];
 		for (int i = 0; i < nb; i++)
 		{
 			const double *r = x + (Size) i * p;
@@ -232,10 +282,12 @@ mlc_select_drop(StringInfo dropped, const char *name, const char *why)
 }
 
 /*
- * Select features on the training rows of a fitted pipeline: marks
- * m->dropped and returns the JSON record {"kept": [...], "dropped": [...]},
- * or NULL when spec asks for nothing.  yreg (regression) or ycls (class
- * index per dataset row) is the target.
+ * Select features on the training rows of a fitted pipeline: sets the kept
+ * features as m's feature projection and returns the JSON record {"kept":
+ * [...], "dropped": [...], "scores": {...}}, or NULL when spec asks for
+ * nothing.  yreg (regression) or ycls (class index per dataset row) is the
+ * target.  Tree learners keep NULLs as missing: the statistics see a missing
+ * value as its feature's mean over the present ones.
  */
 char *
 mlc_select_features(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n,
@@ -243,7 +295,7 @@ mlc_select_features(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n,
 {
 	MlcSelectSpec s;
 	MlcSelectStats st;
-	int			p = m->nfeatures;
+	int			p = m->ninput;
 	char	  **names;
 	bool	   *drop;
 	StringInfoData kept,
@@ -273,7 +325,7 @@ mlc_select_features(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n,
 	st.cn = palloc0(sizeof(double) * Max(st.K, 1));
 	mlc_select_accumulate(&st, m, ds, rows, n, yreg, ycls);
 
-	names = mlc_feature_names(m);
+	names = mlc_input_feature_names(m);
 	drop = palloc0(sizeof(bool) * Max(p, 1));
 	initStringInfo(&dropped);
 	appendStringInfoChar(&dropped, '[');
@@ -323,7 +375,7 @@ mlc_select_features(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n,
 			escape_json(&kept, names[j]);
 		}
 	appendStringInfoChar(&kept, ']');
-	m->dropped = drop;
+	(void) mlc_projection_keep(m, drop);
 	initStringInfo(&out);
 	appendStringInfo(&out, "{\"kept\": %s, \"dropped\": %s, \"scores\": {", kept.data, dropped.data);
 	for (int j = 0; j < p; j++)
@@ -338,13 +390,4 @@ mlc_select_features(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n,
 	}
 	appendStringInfoString(&out, "}}");
 	return out.data;
-}
-
-/* Zero the dropped features of a preprocessed row */
-void
-mlc_select_apply(const MlcModel *m, double *row)
-{
-	for (int j = 0; j < m->nfeatures; j++)
-		if (m->dropped[j])
-			row[j] = 0.0;
 }

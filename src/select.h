@@ -13,12 +13,9 @@
 #include "ingest.h"
 #include "model.h"
 
-/* Mark m->dropped from spec; the JSON record of kept and dropped features, or NULL */
+/* Keep the selected features (m's feature projection); the JSON record of kept and dropped ones, or NULL */
 extern char *mlc_select_features(MlcModel *m, MlcDataset *ds, const int64 *rows, int64 n,
 								 const double *yreg, const int32 *ycls, int nclasses,
 								 Jsonb *spec);
-
-/* Zero the dropped features of a preprocessed row */
-extern void mlc_select_apply(const MlcModel *m, double *row);
 
 #endif							/* MLCYCLE_SELECT_H */

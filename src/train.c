@@ -31,6 +31,7 @@
 #include "model.h"
 #include "predict.h"
 #include "preprocess.h"
+#include "projection.h"
 #include "select.h"
 #include "profile.h"
 #include "sampling.h"
@@ -118,6 +119,8 @@ typedef struct MlcTrainRun
 	char	   *search_json;	/* the search's summary, for the metrics */
 	Jsonb	   *select_features;	/* select.c: NULL when not asked */
 	char	   *select_json;	/* kept and dropped features, for the metrics */
+	MlcPcaSpec	pca;			/* the pca preprocess step (projection.h) */
+	char	   *pca_json;		/* the fitted components' summary, for preprocess */
 	char	   *trials_json;	/* every trial, for mlcycle.search_trials */
 	double		score;			/* the headline metric, once computed */
 	bool		quiet;			/* no learner NOTICEs (cross-validation folds) */
@@ -666,12 +669,6 @@ mlc_resolve_task(MlcTrainRun *run, Oid relid)
 				 errmsg("split 'stratified' needs a classification task"),
 				 errhint("Use split => 'random' for regression.")));
 	mlc_check_order_column(run, relid);
-	if (run->select_features && !mlc_algorithm_is_linear(run->algorithm))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("select_features works with learners that score by coefficients, and \"%s\" does not",
-						mlc_algorithm_name(run->algorithm)),
-				 errhint("Use linear, ridge, lasso, elastic_net, logistic or linear_svm, or leave the unwanted columns out with exclude.")));
 	if (run->sampling != MLC_SAMPLING_NONE && run->task != MLC_TASK_CLASSIFICATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -928,15 +925,22 @@ mlc_note_constant_features(MlcTrainRun *run)
 	}
 }
 
-/* Number of one-hot encoded columns */
+/* Number of one-hot encoded columns the learner sees whole (each sums to 1) */
 static int
 mlc_one_hot_groups(const MlcModel *m)
 {
 	int			n = 0;
 
 	for (int j = 0; j < m->ncolumns; j++)
-		if (m->columns[j].kind == MLC_KIND_CATEGORICAL && m->columns[j].encode == MLC_ENCODE_ONE_HOT)
+	{
+		const MlcColumn *c = &m->columns[j];
+		int			lo,
+					w;
+
+		mlc_projection_span(m, c->out_offset, c->out_width, &lo, &w);
+		if (c->kind == MLC_KIND_CATEGORICAL && c->encode == MLC_ENCODE_ONE_HOT && w == c->out_width)
 			n++;
+	}
 	return n;
 }
 
@@ -1379,21 +1383,28 @@ mlc_text_array(char **items, int n)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Kinds of the preprocessed features, for the catalog */
+/*
+ * Kinds of the learner's features, for the catalog: the column's kind, or
+ * for text columns their encoding (one_hot, ordinal, frequency, target,
+ * binary, hashing); "pca" for principal components
+ */
 static char **
 mlc_feature_kinds(const MlcModel *m)
 {
-	char	  **kinds = palloc(sizeof(char *) * Max(m->nfeatures, 1));
+	char	  **kinds = palloc(sizeof(char *) * Max(m->ninput, 1));
 
 	for (int j = 0; j < m->ncolumns; j++)
 	{
 		const MlcColumn *c = &m->columns[j];
+		const char *encoding = mlc_steps_encode_name(c);
 
+		if (encoding == NULL)
+			encoding = c->encode == MLC_ENCODE_ONE_HOT ? "one_hot" : "ordinal";
 		for (int k = 0; k < c->out_width; k++)
 			kinds[c->out_offset + k] = (char *) (c->kind != MLC_KIND_CATEGORICAL ? mlc_kind_name(c->kind) :
-												 c->encode == MLC_ENCODE_ONE_HOT ? "one_hot" : "ordinal");
+												 encoding);
 	}
-	return kinds;
+	return mlc_projection_kinds(m, kinds);
 }
 
 /* The split settings, for mlcycle.models.split */
@@ -1485,15 +1496,21 @@ mlc_deploy_trained(MlcTrainRun *run, int64 model_id)
 /* Read, split, preprocess, fit, evaluate */
 static void mlc_append_metrics(MlcTrainRun *run, const char *key, const char *json);
 
-/* select_features on the run's training rows and fitted pipeline */
-static char *
-mlc_run_select(MlcTrainRun *run)
+/*
+ * The feature projection on the run's training rows and fitted pipeline:
+ * select_features, then the pca step on the kept features.  Sets
+ * run->select_json and run->pca_json.
+ */
+static void
+mlc_run_projection(MlcTrainRun *run)
 {
 	bool		cls = (run->task == MLC_TASK_CLASSIFICATION);
 
-	return mlc_select_features(run->model, run->ds, run->train_rows, run->ntrain,
-							   cls ? NULL : run->ds->target.values, cls ? run->y : NULL,
-							   run->model->nclasses, run->select_features);
+	run->select_json = mlc_select_features(run->model, run->ds, run->train_rows, run->ntrain,
+										   cls ? NULL : run->ds->target.values, cls ? run->y : NULL,
+										   run->model->nclasses, run->select_features);
+	run->pca_json = run->pca.given ?
+		mlc_projection_fit_pca(run->model, run->ds, run->train_rows, run->ntrain, &run->pca) : NULL;
 }
 
 /* Accumulated fold metrics: sums and sums of squares per metric name */
@@ -1611,6 +1628,8 @@ mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 	int64	   *held_rows = palloc(sizeof(int64) * Max(nall, 1));
 	StringInfoData cv;
 	MlcCvSums	sums;
+	char	   *select_json = run->select_json;
+	char	   *pca_json = run->pca_json;
 
 	memset(&sums, 0, sizeof(sums));
 	initStringInfo(&cv);
@@ -1651,7 +1670,7 @@ mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 		fitted->classes = model->classes;
 		fitted->positive_class = model->positive_class;
 		run->model = fitted;
-		(void) mlc_run_select(run);
+		mlc_run_projection(run);
 		if (mlc_needs_matrix(run))
 			X = mlc_preprocess_transform(fitted, run->ds, fit_rows, nfit);
 		mlc_fit(run, X);
@@ -1672,6 +1691,8 @@ mlc_cv_core(MlcTrainRun *run, StringInfo out, MlcCvSums *sumsp)
 	run->model = model;
 	run->train_rows = all;
 	run->ntrain = nall;
+	run->select_json = select_json;
+	run->pca_json = pca_json;
 
 	/* mean and population standard deviation of each metric over the folds */
 	appendStringInfoString(&cv, "], \"mean\": {");
@@ -2052,7 +2073,7 @@ mlc_train_single_pass(MlcTrainRun *run)
 	if (!mlc_single_pass || run->task != MLC_TASK_REGRESSION ||
 		(run->algorithm != MLC_ALGO_LINEAR && run->algorithm != MLC_ALGO_RIDGE) ||
 		run->test_size <= 0 || run->cv > 0 || run->search || run->split_last ||
-		run->select_features)
+		run->select_features || run->pca.given)
 		return false;
 	memset(&res, 0, sizeof(res));
 	if (!mlc_stream_least_squares(run->ds, run->preprocess, run->algorithm,
@@ -2099,6 +2120,7 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 	double		ms;
 
 	run->ds = mlc_ingest_describe(relid, run->target, run->exclude);
+	(void) mlc_pca_spec(run->preprocess, run->ds, &run->pca);
 	if (run->order_by)
 		run->ds->query = psprintf("%s ORDER BY %s NULLS FIRST", run->ds->query,
 								  quote_identifier(run->order_by));
@@ -2128,7 +2150,14 @@ mlc_train_model(MlcTrainRun *run, Oid relid)
 		fitted->classes = run->model->classes;
 		fitted->positive_class = run->model->positive_class;
 		run->model = fitted;
-		run->select_json = mlc_run_select(run);
+		mlc_run_projection(run);
+		if (run->pca_json)
+		{
+			/* the resolved settings end with the pca step's fit */
+			run->preprocess_json[strlen(run->preprocess_json) - 1] = '\0';
+			run->preprocess_json = psprintf("%s%s\"pca\": %s}", run->preprocess_json,
+											run->model->ncolumns > 0 ? ", " : "", run->pca_json);
+		}
 	}
 	mlc_check_impute_none(run);
 	/* least squares reads preprocessed rows in blocks; logistic iterates over X */
@@ -2196,7 +2225,6 @@ mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext
 	static const int classification[] = {MLC_ALGO_LOGISTIC, MLC_ALGO_NAIVE_BAYES, MLC_ALGO_KNN,
 		MLC_ALGO_LINEAR_SVM, MLC_ALGO_GBDT, MLC_ALGO_RANDOM_FOREST, MLC_ALGO_DECISION_TREE};
 	const int  *algos;
-	int			chosen[12];
 	int			nalgos;
 	int64		ids[12] = {0};
 	double		scores[12];
@@ -2220,13 +2248,9 @@ mlc_train_all(MlcTrainRun *tmpl, Oid relid, ReturnSetInfo *rsinfo, MemoryContext
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm 'all' takes no hyperparameters but positive_class"),
 				 errhint("Each learner uses its defaults; train one algorithm to set its hyperparameters.")));
+	/* every learner, with select_features and the pca step too (projection.c) */
 	algos = tmpl->task == MLC_TASK_REGRESSION ? regression : classification;
-	nalgos = 0;
-	/* with select_features, only the learners that score by coefficients */
-	for (int a = 0; a < (tmpl->task == MLC_TASK_REGRESSION ? lengthof(regression) : lengthof(classification)); a++)
-		if (!tmpl->select_features || mlc_algorithm_is_linear(algos[a]))
-			chosen[nalgos++] = algos[a];
-	algos = chosen;
+	nalgos = tmpl->task == MLC_TASK_REGRESSION ? lengthof(regression) : lengthof(classification);
 	for (int a = 0; a < nalgos; a++)
 	{
 		MlcTrainRun *run = &runs[a];

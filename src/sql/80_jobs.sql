@@ -571,8 +571,8 @@ COMMENT ON FUNCTION mlcycle.job_model_relation(bigint, bigint, text)
 
 -- ml_train arguments that repeat a model's training on another relation: its
 -- algorithm, task, split and the user-settable part of its stored
--- hyperparameters and preprocessing (fitted values dropped), with the
--- relation's other columns excluded.
+-- hyperparameters and preprocessing (fitted values dropped; the pca step as it
+-- was asked for), with the relation's other columns excluded.
 CREATE FUNCTION mlcycle.retrain_arguments(m mlcycle.models, rel regclass) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -582,10 +582,11 @@ RETURN jsonb_build_object(
 		|| CASE WHEN cardinality(m.classes) = 2 THEN jsonb_build_object('positive_class', m.positive_class)
 				ELSE '{}' END,
 	'preprocess', (SELECT coalesce(jsonb_object_agg(c.key,
-						(SELECT coalesce(jsonb_object_agg(s.key, s.value), '{}')
-						 FROM jsonb_each(c.value) s
-						 WHERE s.key IN ('impute', 'scale', 'encode')
-							OR (s.key = 'fill_value' AND c.value->>'impute' = 'constant'))), '{}')
+						CASE WHEN c.key = 'pca' AND c.value ? 'explained_variance' THEN c.value->'spec'
+						ELSE (SELECT coalesce(jsonb_object_agg(s.key, s.value), '{}')
+							  FROM jsonb_each(c.value) s
+							  WHERE s.key IN ('impute', 'scale', 'encode')
+								 OR (s.key = 'fill_value' AND c.value->>'impute' = 'constant')) END), '{}')
 				   FROM jsonb_each(m.preprocess) c),
 	'test_size', coalesce((m.split->>'test_size')::float8, 0.25),
 	'split', coalesce(m.split->>'method', 'random'), 'seed', coalesce((m.split->>'seed')::int, 42),

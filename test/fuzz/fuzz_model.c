@@ -59,8 +59,15 @@ check_derived(const MlcModel *m)
 		if (col->kind != MLC_KIND_CATEGORICAL && mlc_category_lookup(col, "x", 1) != -1)
 			fail("lookup on a non-categorical column");
 	}
-	if (offset != m->nfeatures)
-		fail("nfeatures differs from the sum of out_width");
+	if (offset != m->ninput)
+		fail("ninput differs from the sum of out_width");
+	if (m->nfeatures != mlc_projected_width(m))
+		fail("nfeatures differs from the projection's width");
+	for (j = 0; j < m->nkept; j++)
+		if (m->kept[j] < 0 || m->kept[j] >= m->ninput || (j > 0 && m->kept[j] <= m->kept[j - 1]))
+			fail("a kept feature index is out of order or range");
+	if (m->ncomponents < 0 || m->ncomponents > m->nkept)
+		fail("more PCA components than kept features");
 }
 
 /* Serialize an accepted model again: the bytes must be identical */

@@ -2,7 +2,8 @@
  * gen_seeds.c
  *	  Builds a few valid models (regression, binary, multinomial, with
  *	  one-hot and ordinal categorical columns, some with the reference
- *	  profiles of format v2, one with every column transform of v3),
+ *	  profiles of format v2, one with every column transform of v3, some
+ *	  with the feature projection of v4: kept features, PCA components),
  *	  serializes them with
  *	  src/model_io.c and writes them as the fuzzer's seed corpus; with --sql
  *	  prints hex blobs (valid and deliberately broken) for sql/model_io.sql.
@@ -485,11 +486,83 @@ model_linear_svm(void)
 	return m;
 }
 
+/* Give a model with a new projection coefficients for its learner's features */
+static void
+recoef(MlcModel *m)
+{
+	int			n;
+
+	m->nfeatures = mlc_projected_width(m);
+	n = m->ncoef_rows * (m->nfeatures + 1);
+	m->coef = palloc(sizeof(double) * Max(n, 1));
+	for (int k = 0; k < n; k++)
+		m->coef[k] = (k % 5 - 2) * 0.25 + k * 1e-3;
+}
+
+/* Model 15: model 1 with select_features keeping age and two of the plans */
+static MlcModel *
+model_select(void)
+{
+	MlcModel   *m = model_binary();
+
+	m->nkept = 3;
+	m->kept = palloc(sizeof(int32) * 3);
+	m->kept[0] = 0;
+	m->kept[1] = 2;
+	m->kept[2] = 3;
+	recoef(m);
+	return m;
+}
+
+/* Model 16: model 0 with the pca step: 2 components of its 3 features */
+static MlcModel *
+model_pca(void)
+{
+	MlcModel   *m = model_regression();
+	static const double comp[] = {0.6, 0.0, 0.8, 0.0, 1.0, 0.0};
+
+	m->nkept = 3;
+	m->kept = palloc(sizeof(int32) * 3);
+	for (int j = 0; j < 3; j++)
+		m->kept[j] = j;
+	m->ncomponents = 2;
+	m->pca_variance = palloc(sizeof(double) * 2);
+	m->pca_variance[0] = 2.5;
+	m->pca_variance[1] = 0.5;
+	m->pca_mean = palloc0(sizeof(double) * 3);
+	m->pca_mean[1] = 0.5;
+	m->pca_components = palloc(sizeof(comp));
+	memcpy(m->pca_components, comp, sizeof(comp));
+	recoef(m);
+	return m;
+}
+
+/* Model 17: model 2 (multinomial) with select_features, then 1 PCA component */
+static MlcModel *
+model_select_pca(void)
+{
+	MlcModel   *m = model_multinomial();
+
+	m->nkept = 2;
+	m->kept = palloc(sizeof(int32) * 2);
+	m->kept[0] = 0;
+	m->kept[1] = m->ninput - 1;
+	m->ncomponents = 1;
+	m->pca_variance = palloc(sizeof(double));
+	m->pca_variance[0] = 1.25;
+	m->pca_mean = palloc0(sizeof(double) * 2);
+	m->pca_components = palloc(sizeof(double) * 2);
+	m->pca_components[0] = M_SQRT1_2;
+	m->pca_components[1] = -M_SQRT1_2;
+	recoef(m);
+	return m;
+}
+
 static const ModelBuilder builders[] = {
 	model_regression, model_binary, model_multinomial, model_empty, model_wide,
 	model_regression_v2, model_binary_v2, model_multinomial_v2, model_steps,
 	model_naive_bayes, model_knn, model_linear_svm, model_gbdt, model_gbdt_multi,
-	model_forest_multi
+	model_forest_multi, model_select, model_pca, model_select_pca
 };
 
 /* Serialize a model, or die with the error */

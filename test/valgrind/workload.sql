@@ -75,3 +75,14 @@ SELECT sum(ml_predict('tg', t)), sum(ml_predict('td', t)), count(ml_predict_prob
 SELECT count(*) FROM ml_explain('tg', (SELECT t FROM t LIMIT 1));
 SELECT count(*) FROM ml_explain('trf', (SELECT t FROM t LIMIT 1));
 SELECT mlcycle.fuzz_model_loader(m.model, 500, 2) FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name = 'trf';
+-- the feature projection: pca step and select_features with every kind of learner, scoring, explain, drift, JSON
+SELECT count(*) FROM ml_train('pj', 'ts', 'c', exclude => '{id,lab}', algorithm => 'all', preprocess => '{"pca": {"n_components": 2}}', select_features => '{"k_best": 3}');
+SELECT count(*) FROM ml_train('pjs', 't', 'y', exclude => '{id,lab}', algorithm => 'gbdt', hyperparams => '{"n_estimators": 4}', select_features => '{"variance_threshold": 0, "k_best": 2}', cv => 2);
+SELECT count(*) FROM ml_train('pjv', 't', 'lab', exclude => '{id,y}', algorithm => 'naive_bayes', preprocess => '{"pca": {"variance": 0.9}}');
+SELECT count(ml_predict_proba('pj', t)), sum(ml_predict('pjs', t)), sum(ml_predict('pjv', t)) FROM ts t;
+SELECT count(*) FROM ml_train('pjl', 't', 'lab', exclude => '{id,y}', preprocess => '{"pca": {"n_components": 2}}');
+SELECT count(*) FROM ml_explain('pjl', (SELECT t FROM t LIMIT 1));
+SELECT count(*) FROM ml_explain('pjs', (SELECT t FROM t LIMIT 1));
+SELECT count(*) FROM ml_drift('pjv', 't');
+SELECT ml_import_model('copy_pj_' || m.model_id, ml_export_model(m.model_id)) > 0 FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name IN ('pj', 'pjs', 'pjv');
+SELECT mlcycle.fuzz_model_loader(m.model, 200, 3) FROM mlcycle.models m JOIN mlcycle.projects p USING (project_id) WHERE p.name IN ('pjs', 'pjv', 'pjl');
