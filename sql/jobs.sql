@@ -32,6 +32,9 @@ GRANT USAGE ON SCHEMA jb TO regress_mlc_jobs_owner, regress_mlc_jobs_other, regr
 GRANT EXECUTE ON FUNCTION jobs_try(text) TO PUBLIC;
 CREATE TABLE pts AS SELECT i AS x, 2.0 * i + 1 + (i % 5) AS y FROM generate_series(1, 200) i;
 GRANT SELECT ON pts TO regress_mlc_jobs_owner, regress_mlc_jobs_nologin;
+CREATE TABLE jb_rich AS SELECT i AS id, (i % 7)::float8 AS a, (i * 13 % 29)::float8 AS b, (i % 3)::text AS c,
+	(i * 7 % 31)::float8 + i % 5 AS y FROM generate_series(1, 300) i;
+GRANT SELECT ON jb_rich TO regress_mlc_jobs_owner;
 SET ROLE regress_mlc_jobs_owner;
 
 -- bad input is refused and records nothing
@@ -127,6 +130,21 @@ SELECT jobs_try(format('UPDATE mlcycle.jobs SET status = %L WHERE job_id = %s', 
 SELECT jobs_try(format('UPDATE mlcycle.jobs SET model_id = 1 WHERE job_id = %s', :bad));
 SELECT jobs_try($$INSERT INTO mlcycle.jobs (kind, project, arguments, role) VALUES ('train', 'jb', '{}', 'postgres')$$);
 SELECT project, kind, jobs, succeeded, failed, cancelled, active FROM mlcycle.job_stats ORDER BY project, kind;
+
+-- a retraining repeats the training as it was asked for (mlcycle.models.train_args): the
+-- preprocessing steps, cross-validation and feature selection, not only impute/scale/encode
+SELECT model_id AS rich FROM ml_train('jb_rich', 'jb_rich', 'y', exclude => '{id}', test_size => 0.2,
+	preprocess => '{"a": {"clip": [0.05, 0.95]}, "b": {"bin": {"method": "quantile", "bins": 4}}}',
+	cv => 3, select_features => '{"k_best": 3}') \gset
+SELECT train_args FROM mlcycle.models WHERE model_id = :rich;
+SELECT a->'preprocess' AS preprocess, a->'cv' AS cv, a->'select_features' AS select_features, a->'exclude' AS exclude
+FROM mlcycle.retrain_arguments((SELECT m FROM mlcycle.models m WHERE model_id = :rich), 'jb_rich') a;
+SELECT model_id AS again FROM mlcycle.retrain_fit('jb_rich', 'jb_rich',
+	mlcycle.retrain_arguments((SELECT m FROM mlcycle.models m WHERE model_id = :rich), 'jb_rich'), 'none') \gset
+SELECT m.preprocess->'a'->'clip' AS clip, m.preprocess->'b'->'bin_edges' AS bin_edges, m.metrics ? 'cv' AS cross_validated,
+	   m.metrics->'select'->'kept' AS kept, m.metrics->'select'->'kept' = o.metrics->'select'->'kept' AS same_features,
+	   m.train_args->'cv' AS cv
+FROM mlcycle.models m, mlcycle.models o WHERE m.model_id = :again AND o.model_id = :rich;
 
 -- another role sees none of it and can cancel none of it
 RESET ROLE;

@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -119,6 +120,7 @@ typedef struct MlcTrainRun
 	char	   *search_json;	/* the search's summary, for the metrics */
 	Jsonb	   *select_features;	/* select.c: NULL when not asked */
 	char	   *select_json;	/* kept and dropped features, for the metrics */
+	char	   *args_json;		/* the arguments as called, for mlcycle.models.train_args */
 	MlcPcaSpec	pca;			/* the pca preprocess step (projection.h) */
 	char	   *pca_json;		/* the fitted components' summary, for preprocess */
 	char	   *trials_json;	/* every trial, for mlcycle.search_trials */
@@ -542,6 +544,69 @@ mlc_check_order_by(MlcTrainRun *run)
 				 errhint("Add split => 'last' to hold out the latest rows, or remove order_by.")));
 }
 
+/* Append a text[] as a JSON array (NULL elements as null) */
+static void
+mlc_text_array_json(StringInfo b, ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	appendStringInfoChar(b, '[');
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(b, ", ");
+		if (nulls[i])
+			appendStringInfoString(b, "null");
+		else
+			escape_json(b, TextDatumGetCString(elems[i]));
+	}
+	appendStringInfoChar(b, ']');
+}
+
+/*
+ * The arguments of an ml_train call as a JSON object, named as in SQL: those
+ * given (not NULL) from algorithm on, except deploy.  A retraining repeats
+ * them.
+ */
+static char *
+mlc_args_json(FunctionCallInfo fcinfo)
+{
+	static const char *const names[] = {"algorithm", "hyperparams", "preprocess", "exclude", "task",
+		"test_size", "split", "seed", NULL, "cv", "search", "search_params", "search_args",
+	"order_by", "sampling", "select_features"};
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '{');
+	for (int i = 0; i < (int) lengthof(names) && 3 + i < PG_NARGS(); i++)
+	{
+		int			a = 3 + i;
+		Oid			type = get_fn_expr_argtype(fcinfo->flinfo, a);
+
+		if (names[i] == NULL || PG_ARGISNULL(a))
+			continue;
+		if (b.len > 1)
+			appendStringInfoString(&b, ", ");
+		escape_json(&b, names[i]);
+		appendStringInfoString(&b, ": ");
+		if (type == JSONBOID)
+			appendStringInfoString(&b, JsonbToCString(NULL, &PG_GETARG_JSONB_P(a)->root, 0));
+		else if (type == TEXTOID)
+			escape_json(&b, text_to_cstring(PG_GETARG_TEXT_PP(a)));
+		else if (type == INT4OID)
+			appendStringInfo(&b, "%d", PG_GETARG_INT32(a));
+		else if (type == FLOAT8OID)
+			appendStringInfoString(&b, float8out_internal(PG_GETARG_FLOAT8(a)));
+		else
+			mlc_text_array_json(&b, PG_GETARG_ARRAYTYPE_P(a));
+	}
+	appendStringInfoChar(&b, '}');
+	return b.data;
+}
+
 /* Read and check the arguments of ml_train */
 static void
 mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
@@ -549,6 +614,7 @@ mlc_parse_args(FunctionCallInfo fcinfo, MlcTrainRun *run)
 	char	   *algorithm;
 
 	run->project = mlc_text_arg(fcinfo, 0, "project");
+	run->args_json = mlc_args_json(fcinfo);
 	run->relation = mlc_text_arg(fcinfo, 1, "relation");
 	run->target = mlc_text_arg(fcinfo, 2, "target");
 	algorithm = PG_ARGISNULL(3) ? "auto" : text_to_cstring(PG_GETARG_TEXT_PP(3));
@@ -1432,11 +1498,11 @@ mlc_split_json(MlcTrainRun *run)
 static int64
 mlc_store(MlcTrainRun *run, bytea *blob)
 {
-	Oid			types[20] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+	Oid			types[21] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, JSONBOID, JSONBOID,
-	INT8OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, JSONBOID, BYTEAOID};
-	Datum		v[20];
-	char		nulls[20];
+	INT8OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, JSONBOID, BYTEAOID, JSONBOID};
+	Datum		v[21];
+	char		nulls[21];
 	MlcModel   *m = run->model;
 	char	   *split;
 	bool		isnull;
@@ -1471,9 +1537,10 @@ mlc_store(MlcTrainRun *run, bytea *blob)
 	appendStringInfoChar(&run->timings, '}');
 	v[18] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run->timings.data));
 	v[19] = PointerGetDatum(blob);
+	v[20] = DirectFunctionCall1(jsonb_in, CStringGetDatum(run->args_json));
 	ret = SPI_execute_with_args("SELECT mlcycle.store_model($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-								"$11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-								20, types, v, nulls, false, 1);
+								"$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+								21, types, v, nulls, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "mlcycle: storing the model failed");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -35,6 +35,7 @@ CREATE TABLE mlcycle.models (
 	rows_test bigint NOT NULL,
 	train_ms float8 NOT NULL,
 	timings jsonb NOT NULL DEFAULT '{}',
+	train_args jsonb,
 	model bytea NOT NULL,
 	owner name NOT NULL DEFAULT current_user,
 	created_at timestamptz NOT NULL DEFAULT clock_timestamp(),

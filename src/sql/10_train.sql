@@ -14,7 +14,7 @@ CREATE FUNCTION mlcycle.store_model(
 	p_hyperparams jsonb, p_preprocess jsonb, p_features text[], p_feature_kinds text[],
 	p_classes text[], p_positive_class text, p_metrics jsonb, p_split jsonb,
 	p_rows_read bigint, p_rows_skipped bigint, p_rows_train bigint, p_rows_test bigint,
-	p_train_ms float8, p_timings jsonb, p_model bytea)
+	p_train_ms float8, p_timings jsonb, p_model bytea, p_train_args jsonb DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -53,15 +53,15 @@ BEGIN
 	END IF;
 	INSERT INTO mlcycle.models (project_id, algorithm, task, relation, target, hyperparams,
 		preprocess, features, feature_kinds, classes, positive_class, metrics, split,
-		rows_read, rows_skipped, rows_train, rows_test, train_ms, timings, model)
+		rows_read, rows_skipped, rows_train, rows_test, train_ms, timings, model, train_args)
 	VALUES (v_project_id, p_algorithm, p_task, p_relation, p_target, p_hyperparams,
 		p_preprocess, p_features, p_feature_kinds, p_classes, p_positive_class, p_metrics, p_split,
-		p_rows_read, p_rows_skipped, p_rows_train, p_rows_test, p_train_ms, p_timings, p_model)
+		p_rows_read, p_rows_skipped, p_rows_train, p_rows_test, p_train_ms, p_timings, p_model, p_train_args)
 	RETURNING model_id INTO v_model_id;
 	RETURN v_model_id;
 END
 $$;
-COMMENT ON FUNCTION mlcycle.store_model(text, text, text, text, text, jsonb, jsonb, text[], text[], text[], text, jsonb, jsonb, bigint, bigint, bigint, bigint, float8, jsonb, bytea)
+COMMENT ON FUNCTION mlcycle.store_model(text, text, text, text, text, jsonb, jsonb, text[], text[], text[], text, jsonb, jsonb, bigint, bigint, bigint, bigint, float8, jsonb, bytea, jsonb)
 	IS 'Internal: stores a trained model, creating its project on first use.';
 
 -- Hyperparameter search trials of a model (ml_train's search => 'grid' | 'random').

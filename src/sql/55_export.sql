@@ -33,7 +33,7 @@ BEGIN
 			'positive_class', m.positive_class, 'metrics', m.metrics, 'split', m.split,
 			'rows_read', m.rows_read, 'rows_skipped', m.rows_skipped, 'rows_train', m.rows_train,
 			'rows_test', m.rows_test, 'train_ms', m.train_ms, 'timings', m.timings,
-			'created_at', m.created_at),
+			'train_args', m.train_args, 'created_at', m.created_at),
 		'model', mlcycle.model_to_json(m.model))
 	INTO v
 	FROM mlcycle.models m JOIN mlcycle.projects p ON p.project_id = m.project_id
@@ -104,7 +104,8 @@ BEGIN
 			c->>'positive_class', COALESCE(c->'metrics', '{}'),
 			COALESCE(c->'split', '{}') || jsonb_build_object('imported_from', model->'source'),
 			(c->>'rows_read')::bigint, (c->>'rows_skipped')::bigint, (c->>'rows_train')::bigint,
-			(c->>'rows_test')::bigint, (c->>'train_ms')::float8, COALESCE(c->'timings', '{}'), v_bytes);
+			(c->>'rows_test')::bigint, (c->>'train_ms')::float8, COALESCE(c->'timings', '{}'), v_bytes,
+			CASE WHEN jsonb_typeof(c->'train_args') = 'object' THEN c->'train_args' END);
 	EXCEPTION
 		WHEN not_null_violation OR invalid_text_representation OR numeric_value_out_of_range THEN
 			RAISE EXCEPTION 'invalid exported model: a catalog member is missing or malformed'

@@ -569,28 +569,35 @@ END;
 COMMENT ON FUNCTION mlcycle.job_model_relation(bigint, bigint, text)
 	IS 'Internal: a retraining worker records the relation its challenger was trained on.';
 
--- ml_train arguments that repeat a model's training on another relation: its
--- algorithm, task, split and the user-settable part of its stored
--- hyperparameters and preprocessing (fitted values dropped; the pca step as it
--- was asked for), with the relation's other columns excluded.
+-- ml_train arguments that repeat a model's training on another relation: the
+-- arguments it was trained with (mlcycle.models.train_args: preprocessing,
+-- hyperparameters and search, cross-validation, feature selection, split and
+-- sampling as they were asked for) with its algorithm and task as resolved; for a
+-- model stored without them (imported from an older export), the user-settable
+-- part of its stored hyperparameters and preprocessing (fitted values dropped).
+-- The relation's columns that the model does not read are excluded.
 CREATE FUNCTION mlcycle.retrain_arguments(m mlcycle.models, rel regclass) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 RETURN jsonb_build_object(
 	'target', m.target, 'algorithm', m.algorithm, 'task', m.task,
-	'hyperparams', jsonb_strip_nulls(m.hyperparams)
+	'hyperparams', CASE WHEN m.train_args IS NOT NULL THEN coalesce(m.train_args->'hyperparams', '{}')
+					   ELSE jsonb_strip_nulls(m.hyperparams) END
 		|| CASE WHEN cardinality(m.classes) = 2 THEN jsonb_build_object('positive_class', m.positive_class)
 				ELSE '{}' END,
-	'preprocess', (SELECT coalesce(jsonb_object_agg(c.key,
+	'preprocess', CASE WHEN m.train_args IS NOT NULL THEN coalesce(m.train_args->'preprocess', '{}') ELSE
+				  (SELECT coalesce(jsonb_object_agg(c.key,
 						CASE WHEN c.key = 'pca' AND c.value ? 'explained_variance' THEN c.value->'spec'
 						ELSE (SELECT coalesce(jsonb_object_agg(s.key, s.value), '{}')
 							  FROM jsonb_each(c.value) s
 							  WHERE s.key IN ('impute', 'scale', 'encode')
 								 OR (s.key = 'fill_value' AND c.value->>'impute' = 'constant')) END), '{}')
-				   FROM jsonb_each(m.preprocess) c),
+				   FROM jsonb_each(m.preprocess) c) END,
 	'test_size', coalesce((m.split->>'test_size')::float8, 0.25),
 	'split', coalesce(m.split->>'method', 'random'), 'seed', coalesce((m.split->>'seed')::int, 42),
 	'order_by', m.split->>'order_by', 'sampling', m.split->>'sampling',
+	'cv', m.train_args->'cv', 'search', m.train_args->>'search', 'search_params', m.train_args->'search_params',
+	'search_args', m.train_args->'search_args', 'select_features', m.train_args->'select_features',
 	'exclude', (SELECT coalesce(jsonb_agg(a.attname ORDER BY a.attnum), '[]')
 				FROM pg_attribute a
 				WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
@@ -606,7 +613,10 @@ AS $$
 	SELECT * FROM @extschema@.ml_train($1, $2, $3->>'target', $3->>'algorithm', $3->'hyperparams',
 		$3->'preprocess', ARRAY(SELECT jsonb_array_elements_text($3->'exclude')), $3->>'task',
 		($3->>'test_size')::float8, $3->>'split', ($3->>'seed')::int, $4,
-		order_by => $3->>'order_by', sampling => $3->>'sampling')
+		cv => ($3->>'cv')::int, search => $3->>'search',
+		search_params => coalesce($3->'search_params', '{}'), search_args => coalesce($3->'search_args', '{}'),
+		order_by => $3->>'order_by', sampling => $3->>'sampling',
+		select_features => coalesce($3->'select_features', '{}'))
 $$;
 COMMENT ON FUNCTION mlcycle.retrain_fit(text, text, jsonb, text)
 	IS 'Internal: ml_train with the arguments of retrain_arguments on a relation.';
