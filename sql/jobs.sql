@@ -81,6 +81,8 @@ SELECT ml_job_cancel(:queued);
 COMMIT;
 SELECT status, error_sqlstate, error_message ~ 'was cancelled by regress_mlc_jobs_owner before it started' AS why
 FROM ml_job_wait(:queued);
+SELECT action, detail->>'sqlstate' AS sqlstate, actor = current_user AS by_me FROM mlcycle.audit_log
+WHERE (detail->>'job_id')::bigint = :queued;
 SELECT jobs_try('SELECT ml_job_cancel(999999)');
 
 -- a role that cannot log in cannot run background jobs

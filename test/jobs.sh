@@ -125,6 +125,9 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 echo "cancelled in ${elapsed}s"
 check "cancel took under 2 seconds" "$(echo "$elapsed < 2" | bc)" 1
 check "the cancelled job's SQLSTATE" "$(sql -c "SELECT error_sqlstate FROM mlcycle.jobs WHERE job_id = $job")" 57014
+check "the cancellation is in the audit log" \
+	"$(sql -c "SELECT action || ' ' || (detail->>'sqlstate') FROM mlcycle.audit_log WHERE (detail->>'job_id')::bigint = $job")" \
+	"job_cancelled 57014"
 unchanged "$job" cancelme
 
 mlc_header "kill -9 of a worker mid-training"

@@ -9,7 +9,7 @@ CREATE TABLE mlcycle.audit_log (
 	model_id bigint,
 	action text NOT NULL CHECK (action IN ('retire', 'delete_model', 'drop_project', 'import_model', 'train',
 										   'deploy', 'rollback', 'policy', 'retrain_decision', 'challenger',
-										   'job_failed')),
+										   'job_failed', 'job_cancelled')),
 	detail jsonb NOT NULL DEFAULT '{}',
 	reason text,
 	owner name NOT NULL,

@@ -199,9 +199,9 @@ BEGIN
 		error_detail = p_detail, error_hint = p_hint
 	WHERE x.job_id = p_job_id AND x.pid = pg_backend_pid() AND x.status = 'running'
 	RETURNING x.* INTO j;
-	IF FOUND AND p_status = 'failed' THEN
+	IF FOUND AND p_status IN ('failed', 'cancelled') THEN
 		INSERT INTO mlcycle.audit_log (project, action, detail, reason, owner, actor)
-		VALUES (j.project, 'job_failed',
+		VALUES (j.project, CASE p_status WHEN 'failed' THEN 'job_failed' ELSE 'job_cancelled' END,
 				jsonb_build_object('job_id', j.job_id, 'kind', j.kind, 'sqlstate', p_sqlstate, 'phase', p_phase),
 				p_message, j.role, j.role);
 	END IF;
@@ -403,7 +403,11 @@ BEGIN
 		UPDATE mlcycle.jobs x SET status = 'cancelled', phase = 'cancelled before it started',
 			finished_at = clock_timestamp(), error_sqlstate = '57014',
 			error_message = format('job %s was cancelled by %s before it started', j.job_id, current_user)
-		WHERE x.job_id = j.job_id;
+		WHERE x.job_id = j.job_id RETURNING x.* INTO j;
+		INSERT INTO mlcycle.audit_log (project, action, detail, reason, owner, actor)
+		VALUES (j.project, 'job_cancelled',
+				jsonb_build_object('job_id', j.job_id, 'kind', j.kind, 'sqlstate', '57014', 'phase', j.phase),
+				j.error_message, j.role, current_user);
 		RETURN true;
 	END IF;
 	SELECT a.pid INTO v_pid FROM pg_stat_activity a
