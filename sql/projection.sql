@@ -30,8 +30,16 @@ SELECT count(*) AS rows, bool_and(ml_predict_proba('pj_pca3', p) = mlcycle.model
        bool_and(ml_predict_class('pj_pca3', p) = (ml_classes('pj_pca3'))[
                 (SELECT i FROM unnest(ml_predict_proba('pj_pca3', p)) WITH ORDINALITY u(v, i) ORDER BY v DESC LIMIT 1)]) AS argmax
 FROM pj_penguins p, mlcycle.models m WHERE m.project_id = mlcycle.project_id('pj_pca3');
--- ml_explain works in component space; per class the contributions add up to the class score
+-- ml_explain of a linear model speaks of the decomposed features (each contributes through
+-- every component); per class the contributions add up to the class score, so the
+-- difference of two classes' sums is the log of the ratio of their probabilities
 SELECT feature, class, round(value::numeric, 6) AS value FROM ml_explain('pj_pca3', (SELECT p FROM pj_penguins p WHERE id = 1)) ORDER BY class, feature;
+SELECT bool_and(abs((e.adelie - e.gentoo) - ln(pr[1] / pr[3])) < 1e-9) AS explain_adds_up
+FROM pj_penguins p,
+	 LATERAL (SELECT sum(contribution) FILTER (WHERE class = 'Adelie') AS adelie,
+					 sum(contribution) FILTER (WHERE class = 'Gentoo') AS gentoo FROM ml_explain('pj_pca3', p)) e,
+	 LATERAL (SELECT ml_predict_proba('pj_pca3', p) AS pr) q
+WHERE (ml_classes('pj_pca3'))[1] = 'Adelie' AND (ml_classes('pj_pca3'))[3] = 'Gentoo';
 
 -- pca by explained variance (binary target: ml_predict, ml_score_table, explain sums)
 SELECT algorithm FROM ml_train('pj_var', 'pj_penguins', 'sex', 'logistic', exclude => '{id}',

@@ -670,12 +670,53 @@ mlc_explain_trees(ReturnSetInfo *rsinfo, const MlcModel *m, const double *x, cha
 	pfree(phi);
 }
 
+/* One row of ml_explain: feature, class (NULL for regression), value, contribution */
+static void
+mlc_explain_put(ReturnSetInfo *rsinfo, const char *feature, const char *cls, double value,
+				double contribution)
+{
+	Datum		values[4];
+	bool		nulls[4] = {false, cls == NULL, false, false};
+
+	values[0] = CStringGetTextDatum(feature);
+	values[1] = cls ? CStringGetTextDatum(cls) : (Datum) 0;
+	values[2] = Float8GetDatum(value);
+	values[3] = Float8GetDatum(contribution);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * ml_explain rows of a linear model over principal components, in terms of
+ * the decomposed features: the score sum_i coef_i z_i with
+ * z_i = sum_j W_ij (x_j - mean_j) is sum_j (sum_i coef_i W_ij) (x_j - mean_j),
+ * so feature j contributes its term, exactly; then the intercept.
+ */
+static void
+mlc_explain_through_pca(ReturnSetInfo *rsinfo, const MlcModel *m, const double *pre,
+						const double *coef, const char *cls)
+{
+	char	  **input = mlc_input_feature_names(m);
+
+	for (int j = 0; j < m->nkept; j++)
+	{
+		double		w = 0;
+
+		for (int i = 0; i < m->ncomponents; i++)
+			w += coef[i] * m->pca_components[(Size) i * m->nkept + j];
+		mlc_explain_put(rsinfo, input[m->kept[j]], cls, pre[m->kept[j]],
+						w * (pre[m->kept[j]] - m->pca_mean[j]));
+	}
+	mlc_explain_put(rsinfo, "(intercept)", cls, 1.0, coef[m->nfeatures]);
+}
+
 /*
  * ml_explain(project, row): per-feature contributions coef * x of the
  * deployed linear model, plus the intercept; they add up to the raw
  * prediction (the value, or the log-odds of a class).  The features are the
- * learner's: the kept ones under select_features, the principal components
- * (pc1, pc2, ...) under the pca step.
+ * learner's, the kept ones under select_features; under the pca step, the
+ * features the components were made from (each contributes through every
+ * component, exactly).  Trees are explained by TreeSHAP over their own
+ * features (the components under pca).
  */
 Datum
 ml_explain(PG_FUNCTION_ARGS)
@@ -705,17 +746,15 @@ ml_explain(PG_FUNCTION_ARGS)
 		const char *cls = m->task != MLC_TASK_CLASSIFICATION ? NULL :
 			m->nclasses == 2 ? m->classes[m->positive_class] : m->classes[r];
 
-		for (int j = 0; j <= m->nfeatures; j++)
+		if (m->ncomponents > 0)
 		{
-			Datum		values[4];
-			bool		nulls[4] = {false, cls == NULL, false, false};
-
-			values[0] = CStringGetTextDatum(j < m->nfeatures ? names[j] : "(intercept)");
-			values[1] = cls ? CStringGetTextDatum(cls) : (Datum) 0;
-			values[2] = Float8GetDatum(j < m->nfeatures ? st->x[j] : 1.0);
-			values[3] = Float8GetDatum(coef[j] * (j < m->nfeatures ? st->x[j] : 1.0));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			mlc_explain_through_pca(rsinfo, m, st->pre, coef, cls);
+			continue;
 		}
+		for (int j = 0; j <= m->nfeatures; j++)
+			mlc_explain_put(rsinfo, j < m->nfeatures ? names[j] : "(intercept)", cls,
+							j < m->nfeatures ? st->x[j] : 1.0,
+							coef[j] * (j < m->nfeatures ? st->x[j] : 1.0));
 	}
 	PG_RETURN_VOID();
 }
