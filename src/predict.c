@@ -28,6 +28,9 @@ PG_FUNCTION_INFO_V1(ml_predict_row);
 PG_FUNCTION_INFO_V1(ml_predict_array);
 PG_FUNCTION_INFO_V1(ml_predict_class);
 PG_FUNCTION_INFO_V1(ml_predict_proba);
+PG_FUNCTION_INFO_V1(mlcycle_predict_columns);
+PG_FUNCTION_INFO_V1(mlcycle_predict_class_columns);
+PG_FUNCTION_INFO_V1(mlcycle_predict_proba_columns);
 PG_FUNCTION_INFO_V1(mlcycle_model_predict);
 PG_FUNCTION_INFO_V1(mlcycle_model_predict_class);
 PG_FUNCTION_INFO_V1(mlcycle_model_predict_proba);
@@ -59,6 +62,7 @@ typedef struct MlcPredictState
 	double	   *w;				/* per numeric or ordinal column */
 	double		b;
 	bool		nonaffine;		/* a column transform: score by the general path */
+	bool		from_args;		/* the row comes as (names text[], columns...) */
 } MlcPredictState;
 
 /* Predict from a preprocessed feature vector x */
@@ -258,6 +262,72 @@ mlc_model_bytes_state(FunctionCallInfo fcinfo)
 	return st;
 }
 
+/* Error unless a value of type typid can feed model column c */
+static void
+mlc_check_column_type(const MlcColumn *c, Oid typid)
+{
+	uint8		kind = mlc_type_kind(typid);
+
+	if ((kind == MLC_KIND_CATEGORICAL) != (c->kind == MLC_KIND_CATEGORICAL) || kind == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of the row has type %s, and the model expects a %s value",
+						c->name, format_type_be(typid), mlc_kind_name(c->kind)),
+				 errhint("Cast the column to the type it had when the model was trained.")));
+}
+
+/* Error for a model column that the row lacks */
+static void
+pg_attribute_noreturn()
+mlc_missing_column(const MlcPredictState *st, const MlcColumn *c)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("the row has no column \"%s\", a feature of %s", c->name, st->owner_desc),
+			 errhint("Pass a row with every feature column the model was trained on; extra columns are ignored.")));
+}
+
+/*
+ * Map the columns passed one by one (mlcycle.predict_columns: argument 1 the
+ * names, then the values) to the model's columns, once per model
+ */
+static void
+mlc_map_args(MlcPredictState *st, FunctionCallInfo fcinfo)
+{
+	const MlcModel *m = st->cm->model;
+	MemoryContext old;
+	Datum	   *names;
+	int			n;
+
+	if (OidIsValid(st->tuptype))
+		return;
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT, &names, NULL, &n);
+	if (n != PG_NARGS() - 2)
+		elog(ERROR, "mlcycle: %d column names for %d columns", n, PG_NARGS() - 2);
+	st->attmap = palloc(sizeof(int) * m->ncolumns);
+	st->atttypes = palloc(sizeof(Oid) * m->ncolumns);
+	for (int j = 0; j < m->ncolumns; j++)
+	{
+		const MlcColumn *c = &m->columns[j];
+		int			a = 0;
+		Oid			typid;
+
+		while (a < n && strcmp(TextDatumGetCString(names[a]), c->name) != 0)
+			a++;
+		if (a == n)
+			mlc_missing_column(st, c);
+		typid = get_fn_expr_argtype(fcinfo->flinfo, 2 + a);
+		mlc_check_column_type(c, typid);
+		st->attmap[j] = a;
+		st->atttypes[j] = getBaseType(typid);
+	}
+	st->values = palloc(sizeof(Datum) * Max(n, 1));
+	st->nulls = palloc(sizeof(bool) * Max(n, 1));
+	st->tuptype = RECORDOID;	/* mapped */
+	MemoryContextSwitchTo(old);
+}
+
 /* Map the row type's columns to the model's columns by name, once per row type */
 static void
 mlc_map_row_type(MlcPredictState *st, HeapTupleHeader td, MemoryContext cxt)
@@ -278,24 +348,14 @@ mlc_map_row_type(MlcPredictState *st, HeapTupleHeader td, MemoryContext cxt)
 	{
 		const MlcColumn *c = &m->columns[j];
 		int			a;
-		uint8		kind;
 
 		for (a = 0; a < desc->natts; a++)
 			if (!TupleDescAttr(desc, a)->attisdropped &&
 				strcmp(NameStr(TupleDescAttr(desc, a)->attname), c->name) == 0)
 				break;
 		if (a == desc->natts)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("the row has no column \"%s\", a feature of %s", c->name, st->owner_desc),
-					 errhint("Pass a row with every feature column the model was trained on; extra columns are ignored.")));
-		kind = mlc_type_kind(TupleDescAttr(desc, a)->atttypid);
-		if ((kind == MLC_KIND_CATEGORICAL) != (c->kind == MLC_KIND_CATEGORICAL) || kind == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" of the row has type %s, and the model expects a %s value",
-							c->name, format_type_be(TupleDescAttr(desc, a)->atttypid), mlc_kind_name(c->kind)),
-					 errhint("Cast the column to the type it had when the model was trained.")));
+			mlc_missing_column(st, c);
+		mlc_check_column_type(c, TupleDescAttr(desc, a)->atttypid);
 		st->attmap[j] = a;
 		st->atttypes[j] = getBaseType(TupleDescAttr(desc, a)->atttypid);
 	}
@@ -321,16 +381,32 @@ mlc_nonfinite_input(const MlcColumn *c)
 static MlcPredictState *
 mlc_read_row(FunctionCallInfo fcinfo, MlcPredictState *st)
 {
-	HeapTupleHeader td = PG_GETARG_HEAPTUPLEHEADER(1);
 	const MlcModel *m = st->cm->model;
-	HeapTupleData tuple;
 
-	mlc_map_row_type(st, td, fcinfo->flinfo->fn_mcxt);
-	tuple.t_len = HeapTupleHeaderGetDatumLength(td);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = td;
-	heap_deform_tuple(&tuple, st->tupdesc, st->values, st->nulls);
+	if (st->from_args)
+	{
+		/* the columns themselves: no row to build, nor to take apart */
+		mlc_map_args(st, fcinfo);
+		for (int j = 0; j < m->ncolumns; j++)
+		{
+			int			a = st->attmap[j];
+
+			st->nulls[a] = PG_ARGISNULL(2 + a);
+			st->values[a] = PG_GETARG_DATUM(2 + a);
+		}
+	}
+	else
+	{
+		HeapTupleHeader td = PG_GETARG_HEAPTUPLEHEADER(1);
+		HeapTupleData tuple;
+
+		mlc_map_row_type(st, td, fcinfo->flinfo->fn_mcxt);
+		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = td;
+		heap_deform_tuple(&tuple, st->tupdesc, st->values, st->nulls);
+	}
 	for (int j = 0; j < m->ncolumns; j++)
 	{
 		const MlcColumn *c = &m->columns[j];
@@ -445,6 +521,51 @@ ml_predict_row(PG_FUNCTION_ARGS)
 
 	mlc_check_single_output(st);
 	PG_RETURN_FLOAT8(mlc_predict_single(st));
+}
+
+/* The state of a call of mlcycle.predict_columns and its class and proba forms */
+static MlcPredictState *
+mlc_columns_state(FunctionCallInfo fcinfo)
+{
+	MlcPredictState *st = mlc_predict_state(fcinfo);
+
+	st->from_args = true;
+	return mlc_read_row(fcinfo, st);
+}
+
+/*
+ * mlcycle.predict_columns(project, names, VARIADIC columns): ml_predict of
+ * a table's row given as its columns; the planner puts it in place of
+ * ml_predict(project, t) (src/planner.c), so the row is never built.
+ */
+Datum
+mlcycle_predict_columns(PG_FUNCTION_ARGS)
+{
+	MlcPredictState *st;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = mlc_columns_state(fcinfo);
+	mlc_check_single_output(st);
+	PG_RETURN_FLOAT8(mlc_predict_single(st));
+}
+
+/* mlcycle.predict_class_columns: ml_predict_class of a row given as its columns */
+Datum
+mlcycle_predict_class_columns(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	return mlc_class_of(mlc_columns_state(fcinfo));
+}
+
+/* mlcycle.predict_proba_columns: ml_predict_proba of a row given as its columns */
+Datum
+mlcycle_predict_proba_columns(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	return mlc_proba_of(mlc_columns_state(fcinfo));
 }
 
 /* ml_predict(project, float8[]): numeric features in training order */
