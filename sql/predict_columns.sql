@@ -35,6 +35,18 @@ SELECT count(*) AS rows,
 FROM pc_rows t;
 SELECT bool_and(ml_predict('pc_reg', t) = mlcycle.model_predict(m.model, t)) AS same_as_the_bytes
 FROM pc_rows t, mlcycle.models m WHERE m.project_id = mlcycle.project_id('pc_reg');
+-- ml_score_table's scoring of a row (mlcycle.score_row, routed by key) takes the columns too,
+-- with a canary the same model for each key
+SELECT model_id AS challenger FROM ml_train('pc_bin', 'pc_rows', 'won', exclude => '{id,y,kind,n}', deploy => 'none') \gset
+SELECT ml_deploy('pc_bin', 'canary', :challenger, traffic => 0.3) > 0 AS canary;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT mlcycle.score_row('pc_bin', t, t.id) FROM pc_rows t;
+SELECT count(*) AS rows, count(DISTINCT (mlcycle.score_row('pc_bin', t, t.id)).model_id) AS models,
+	   bool_and(mlcycle.score_row('pc_bin', t, t.id) =
+				(SELECT mlcycle.score_row('pc_bin', s, s.id) FROM (SELECT * FROM pc_rows OFFSET 0) s WHERE s.id = t.id)) AS same
+FROM pc_rows t;
+SELECT ml_score_table('pc_bin', 'pc_rows', 'pc_scores', '{id}');
+SELECT bool_and(s.model_id = ml_route('pc_bin', t.id) AND s.prediction = ml_predict('pc_bin', t, t.id)) AS stored
+FROM pc_scores s JOIN pc_rows t USING (id);
 -- left as a whole row: the nullable side of an outer join (a missing row scores NULL),
 -- GROUP BY
 EXPLAIN (VERBOSE, COSTS OFF)

@@ -41,14 +41,19 @@ mlc_no_outer_join(Query *parse)
 	return true;
 }
 
-/* The columns form of a scoring function (by its name), or InvalidOid */
+/*
+ * The columns form of a scoring function (by its name), or InvalidOid:
+ * (project, names, VARIADIC columns), or for mlcycle.score_row (project,
+ * key, names, VARIADIC columns)
+ */
 static Oid
-mlc_columns_function(Oid funcid)
+mlc_columns_function(Oid funcid, bool *keyed)
 {
 	char	   *name = get_func_name(funcid);
 	const char *target = NULL;
-	Oid			argtypes[3] = {TEXTOID, TEXTARRAYOID, ANYOID};
+	Oid			argtypes[4] = {TEXTOID, TEXTARRAYOID, ANYOID};
 
+	*keyed = false;
 	if (name == NULL)
 		return InvalidOid;
 	if (strcmp(name, "ml_predict") == 0)
@@ -57,18 +62,27 @@ mlc_columns_function(Oid funcid)
 		target = "predict_class_columns";
 	else if (strcmp(name, "ml_predict_proba") == 0)
 		target = "predict_proba_columns";
+	else if (strcmp(name, "score_row") == 0)
+	{
+		target = "score_row_columns";
+		*keyed = true;
+		argtypes[1] = ANYOID;
+		argtypes[2] = TEXTARRAYOID;
+		argtypes[3] = ANYOID;
+	}
 	if (target == NULL)
 		return InvalidOid;
-	return LookupFuncName(list_make2(makeString("mlcycle"), makeString(pstrdup(target))), 3, argtypes, true);
+	return LookupFuncName(list_make2(makeString("mlcycle"), makeString(pstrdup(target))),
+						  *keyed ? 4 : 3, argtypes, true);
 }
 
 /*
  * The arguments of the columns form for the whole row of rel (Var var):
- * project, the column names, then one Var per column; NIL when the table
- * has more columns than a call can take.
+ * project, the key (when not NULL), the column names, then one Var per
+ * column; NIL when the table has more columns than a call can take.
  */
 static List *
-mlc_columns_args(Node *project, Var *var, Relation rel)
+mlc_columns_args(Node *project, Node *key, Var *var, Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	List	   *vars = NIL;
@@ -85,20 +99,23 @@ mlc_columns_args(Node *project, Var *var, Relation rel)
 		vars = lappend(vars, makeVar(var->varno, att->attnum, att->atttypid, att->atttypmod,
 									 att->attcollation, 0));
 	}
-	if (n == 0 || n > FUNC_MAX_ARGS - 2)
+	if (n == 0 || n > FUNC_MAX_ARGS - (key ? 3 : 2))
 		return NIL;
-	return lcons(project,
-				 lcons(makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
-								 PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT)),
-								 false, false),
-					   vars));
+	vars = lcons(makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
+						   PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT)),
+						   false, false),
+				 vars);
+	if (key)
+		vars = lcons(key, vars);
+	return lcons(project, vars);
 }
 
 /*
  * mlcycle.predict_support(internal): the SupportRequestSimplify of
- * ml_predict(project, t) and its class and proba forms, where t is the whole
- * row of a table in a query without outer joins or GROUP BY: the call on
- * t's columns.  Anything else is left as it is.
+ * ml_predict(project, t), its class and proba forms and
+ * mlcycle.score_row(project, t, key), where t is the whole row of a table in
+ * a query without outer joins or GROUP BY: the call on t's columns.
+ * Anything else is left as it is.
  */
 Datum
 mlcycle_predict_support(PG_FUNCTION_ARGS)
@@ -112,12 +129,13 @@ mlcycle_predict_support(PG_FUNCTION_ARGS)
 	Relation	rel;
 	List	   *args = NIL;
 	Oid			fn;
+	bool		keyed;
 
 	if (!IsA(rawreq, SupportRequestSimplify))
 		PG_RETURN_POINTER(NULL);
 	req = (SupportRequestSimplify *) rawreq;
 	call = req->fcall;
-	if (req->root == NULL || list_length(call->args) != 2)
+	if (req->root == NULL || list_length(call->args) < 2)
 		PG_RETURN_POINTER(NULL);
 	var = (Var *) lsecond(call->args);
 	if (!IsA(var, Var) || var->varattno != InvalidAttrNumber || var->varlevelsup != 0)
@@ -129,13 +147,13 @@ mlcycle_predict_support(PG_FUNCTION_ARGS)
 	rte = rt_fetch(var->varno, parse->rtable);
 	if (rte->rtekind != RTE_RELATION)
 		PG_RETURN_POINTER(NULL);
-	fn = mlc_columns_function(call->funcid);
-	if (!OidIsValid(fn))
+	fn = mlc_columns_function(call->funcid, &keyed);
+	if (!OidIsValid(fn) || list_length(call->args) != (keyed ? 3 : 2))
 		PG_RETURN_POINTER(NULL);
 	/* the planner holds a lock on the relation */
 	rel = table_open(rte->relid, NoLock);
 	if (var->vartype == rel->rd_rel->reltype)
-		args = mlc_columns_args(linitial(call->args), var, rel);
+		args = mlc_columns_args(linitial(call->args), keyed ? lthird(call->args) : NULL, var, rel);
 	table_close(rel, NoLock);
 	if (args == NIL)
 		PG_RETURN_POINTER(NULL);

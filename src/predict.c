@@ -62,7 +62,8 @@ typedef struct MlcPredictState
 	double	   *w;				/* per numeric or ordinal column */
 	double		b;
 	bool		nonaffine;		/* a column transform: score by the general path */
-	bool		from_args;		/* the row comes as (names text[], columns...) */
+	int			args_base;		/* 0: the row is argument 1; else the argument
+								 * of the column names, the values following */
 } MlcPredictState;
 
 /* Predict from a preprocessed feature vector x */
@@ -288,13 +289,14 @@ mlc_missing_column(const MlcPredictState *st, const MlcColumn *c)
 }
 
 /*
- * Map the columns passed one by one (mlcycle.predict_columns: argument 1 the
- * names, then the values) to the model's columns, once per model
+ * Map the columns passed one by one (argument st->args_base the names, then
+ * the values) to the model's columns, once per model
  */
 static void
 mlc_map_args(MlcPredictState *st, FunctionCallInfo fcinfo)
 {
 	const MlcModel *m = st->cm->model;
+	int			base = st->args_base;
 	MemoryContext old;
 	Datum	   *names;
 	int			n;
@@ -302,9 +304,9 @@ mlc_map_args(MlcPredictState *st, FunctionCallInfo fcinfo)
 	if (OidIsValid(st->tuptype))
 		return;
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT, &names, NULL, &n);
-	if (n != PG_NARGS() - 2)
-		elog(ERROR, "mlcycle: %d column names for %d columns", n, PG_NARGS() - 2);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(base), TEXTOID, -1, false, TYPALIGN_INT, &names, NULL, &n);
+	if (n != PG_NARGS() - base - 1)
+		elog(ERROR, "mlcycle: %d column names for %d columns", n, PG_NARGS() - base - 1);
 	st->attmap = palloc(sizeof(int) * m->ncolumns);
 	st->atttypes = palloc(sizeof(Oid) * m->ncolumns);
 	for (int j = 0; j < m->ncolumns; j++)
@@ -317,7 +319,7 @@ mlc_map_args(MlcPredictState *st, FunctionCallInfo fcinfo)
 			a++;
 		if (a == n)
 			mlc_missing_column(st, c);
-		typid = get_fn_expr_argtype(fcinfo->flinfo, 2 + a);
+		typid = get_fn_expr_argtype(fcinfo->flinfo, base + 1 + a);
 		mlc_check_column_type(c, typid);
 		st->attmap[j] = a;
 		st->atttypes[j] = getBaseType(typid);
@@ -383,16 +385,18 @@ mlc_read_row(FunctionCallInfo fcinfo, MlcPredictState *st)
 {
 	const MlcModel *m = st->cm->model;
 
-	if (st->from_args)
+	if (st->args_base > 0)
 	{
 		/* the columns themselves: no row to build, nor to take apart */
+		int			first = st->args_base + 1;
+
 		mlc_map_args(st, fcinfo);
 		for (int j = 0; j < m->ncolumns; j++)
 		{
 			int			a = st->attmap[j];
 
-			st->nulls[a] = PG_ARGISNULL(2 + a);
-			st->values[a] = PG_GETARG_DATUM(2 + a);
+			st->nulls[a] = PG_ARGISNULL(first + a);
+			st->values[a] = PG_GETARG_DATUM(first + a);
 		}
 	}
 	else
@@ -529,7 +533,7 @@ mlc_columns_state(FunctionCallInfo fcinfo)
 {
 	MlcPredictState *st = mlc_predict_state(fcinfo);
 
-	st->from_args = true;
+	st->args_base = 1;
 	return mlc_read_row(fcinfo, st);
 }
 
@@ -710,6 +714,16 @@ mlc_predict_state_for(FunctionCallInfo fcinfo, const char *project, MlcCachedMod
 	return st;
 }
 
+/*
+ * Read st's rows as columns: argument base holds their names, and their
+ * values follow (the columns forms that the planner puts in place of a row)
+ */
+void
+mlc_predict_state_columns(MlcPredictState *st, int base)
+{
+	st->args_base = base;
+}
+
 /* What ml_predict returns for the row in argument 1, scored with st */
 Datum
 mlc_predict_value_with(FunctionCallInfo fcinfo, MlcPredictState *st)
@@ -729,8 +743,9 @@ mlc_predict_class_with(FunctionCallInfo fcinfo, MlcPredictState *st)
 /*
  * Score the row in argument 1 with st once, for a prediction table: the
  * value ml_predict returns (regression and binary; *has_value false for
- * multiclass) and, for classifiers, the class probabilities and the index of
- * the label ml_predict_class returns.  The row is read once.
+ * multiclass), for classifiers the index of the label ml_predict_class
+ * returns, and for multiclass the class probabilities.  The row is read and
+ * scored once.
  */
 void
 mlc_predict_all_with(FunctionCallInfo fcinfo, MlcPredictState *st, MlcScored *out)
@@ -746,6 +761,12 @@ mlc_predict_all_with(FunctionCallInfo fcinfo, MlcPredictState *st, MlcScored *ou
 	out->label = -1;
 	if (m->task != MLC_TASK_CLASSIFICATION)
 		return;
+	if (m->nclasses == 2)
+	{
+		/* the label follows from P(positive), as mlc_best_class decides it */
+		out->label = out->value > 0.5 ? m->positive_class : 1 - m->positive_class;
+		return;
+	}
 	mlc_predict_generic(st);
 	out->proba = st->out;
 	out->label = mlc_best_class(m, st->out);

@@ -33,6 +33,8 @@ extern bool mlc_algorithm_is_linear(int algorithm);
  */
 extern MlcPredictState *mlc_predict_state_for(FunctionCallInfo fcinfo, const char *project,
 											  MlcCachedModel *cm);
+/* Read st's rows as columns: names in argument base, values after it */
+extern void mlc_predict_state_columns(MlcPredictState *st, int base);
 extern Datum mlc_predict_value_with(FunctionCallInfo fcinfo, MlcPredictState *st);
 extern Datum mlc_predict_class_with(FunctionCallInfo fcinfo, MlcPredictState *st);
 extern Datum mlc_predict_proba_with(FunctionCallInfo fcinfo, MlcPredictState *st);
@@ -43,8 +45,8 @@ typedef struct MlcScored
 	const MlcModel *model;
 	bool		has_value;		/* regression or binary: what ml_predict returns */
 	double		value;
-	const double *proba;		/* classification: nclasses probabilities, else NULL */
-	int			label;			/* classification: index of the predicted class */
+	const double *proba;		/* multiclass: nclasses probabilities, else NULL */
+	int			label;			/* classification: index of the predicted class, else -1 */
 } MlcScored;
 
 extern void mlc_predict_all_with(FunctionCallInfo fcinfo, MlcPredictState *st, MlcScored *out);

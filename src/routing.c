@@ -23,6 +23,7 @@ PG_FUNCTION_INFO_V1(ml_predict_class_routed);
 PG_FUNCTION_INFO_V1(ml_predict_proba_routed);
 PG_FUNCTION_INFO_V1(ml_route);
 PG_FUNCTION_INFO_V1(mlcycle_score_row);
+PG_FUNCTION_INFO_V1(mlcycle_score_row_columns);
 
 /* seed of the key hash: fixed, so a key's bucket never changes */
 #define MLC_ROUTE_SEED	INT64CONST(0x6d6c6379636c65)
@@ -95,21 +96,31 @@ mlc_route_to_canary(FunctionCallInfo fcinfo, MlcRoute *r, int keyarg)
 	return (double) (h >> 11) * (1.0 / 9007199254740992.0) < r->canary->traffic;
 }
 
-/* The scoring state of the model the key in argument 2 goes to */
+/*
+ * The scoring state of the model the key in argument keyarg goes to; with
+ * names_arg > 0 the row comes as columns, their names in that argument
+ */
+static MlcPredictState *
+mlc_routed_state_at(FunctionCallInfo fcinfo, int keyarg, int names_arg)
+{
+	MlcRoute   *r = mlc_route_state(fcinfo, keyarg);
+	bool		canary = mlc_route_to_canary(fcinfo, r, keyarg);
+	MlcPredictState **st = canary ? &r->canary_st : &r->champion_st;
+
+	if (*st == NULL)
+	{
+		*st = mlc_predict_state_for(fcinfo, r->project, canary ? r->canary : r->champion);
+		if (names_arg > 0)
+			mlc_predict_state_columns(*st, names_arg);
+	}
+	return *st;
+}
+
+/* The scoring state of the model the key in argument 2 goes to (the row in argument 1) */
 static MlcPredictState *
 mlc_routed_state(FunctionCallInfo fcinfo)
 {
-	MlcRoute   *r = mlc_route_state(fcinfo, 2);
-
-	if (mlc_route_to_canary(fcinfo, r, 2))
-	{
-		if (r->canary_st == NULL)
-			r->canary_st = mlc_predict_state_for(fcinfo, r->project, r->canary);
-		return r->canary_st;
-	}
-	if (r->champion_st == NULL)
-		r->champion_st = mlc_predict_state_for(fcinfo, r->project, r->champion);
-	return r->champion_st;
+	return mlc_routed_state_at(fcinfo, 2, 0);
 }
 
 /* ml_predict(project, row, key): ml_predict with the key's model */
@@ -156,19 +167,17 @@ ml_route(PG_FUNCTION_ARGS)
  * row, (model_id, prediction, label, probabilities), from one read of the
  * row by the key's model.
  */
-Datum
-mlcycle_score_row(PG_FUNCTION_ARGS)
+/*
+ * The prediction-table columns (model_id, prediction, label, probabilities)
+ * of the row, read once by st, the scoring state of the key's model
+ */
+static Datum
+mlc_score_result(FunctionCallInfo fcinfo, MlcRoute *r, MlcPredictState *st)
 {
-	MlcRoute   *r;
-	MlcPredictState *st;
 	MlcScored	sc;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
-	st = mlc_routed_state(fcinfo);
-	r = (MlcRoute *) fcinfo->flinfo->fn_extra;
 	if (r->result_desc == NULL)
 	{
 		TupleDesc	desc;
@@ -184,9 +193,9 @@ mlcycle_score_row(PG_FUNCTION_ARGS)
 	values[1] = Float8GetDatum(sc.value);
 	nulls[1] = !sc.has_value;
 	/* binary: prediction is P(positive), so only multiclass rows store probabilities */
-	nulls[2] = sc.proba == NULL;
-	nulls[3] = sc.proba == NULL || sc.has_value;
-	if (sc.proba != NULL)
+	nulls[2] = sc.label < 0;
+	nulls[3] = sc.proba == NULL;
+	if (sc.label >= 0)
 		values[2] = CStringGetTextDatum(sc.model->classes[sc.label]);
 	if (!nulls[3])
 	{
@@ -198,4 +207,31 @@ mlcycle_score_row(PG_FUNCTION_ARGS)
 													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(r->result_desc, values, nulls)));
+}
+
+Datum
+mlcycle_score_row(PG_FUNCTION_ARGS)
+{
+	MlcPredictState *st;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	st = mlc_routed_state(fcinfo);
+	return mlc_score_result(fcinfo, (MlcRoute *) fcinfo->flinfo->fn_extra, st);
+}
+
+/*
+ * mlcycle.score_row_columns(project, key, names, VARIADIC columns):
+ * mlcycle.score_row of a table's row given as its columns; the planner puts
+ * it in place of score_row(project, t, key) (src/planner.c).
+ */
+Datum
+mlcycle_score_row_columns(PG_FUNCTION_ARGS)
+{
+	MlcPredictState *st;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = mlc_routed_state_at(fcinfo, 1, 2);
+	return mlc_score_result(fcinfo, (MlcRoute *) fcinfo->flinfo->fn_extra, st);
 }

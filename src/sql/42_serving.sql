@@ -29,9 +29,16 @@ COMMENT ON FUNCTION ml_route(text, "any")
 
 CREATE TYPE mlcycle.score AS (model_id bigint, prediction float8, label text, probabilities float8[]);
 
+CREATE FUNCTION mlcycle.score_row_columns(project text, key "any", names text[], VARIADIC "columns" "any")
+	RETURNS mlcycle.score
+	AS 'MODULE_PATHNAME', 'mlcycle_score_row_columns'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.score_row_columns(text, "any", text[], "any")
+	IS 'Internal: mlcycle.score_row of a table''s row given as its column names and values; the planner calls it in place of score_row(project, t, key).';
+
 CREATE FUNCTION mlcycle.score_row(project text, "row" anyelement, key "any") RETURNS mlcycle.score
 	AS 'MODULE_PATHNAME', 'mlcycle_score_row'
-	LANGUAGE C STABLE PARALLEL SAFE;
+	LANGUAGE C STABLE PARALLEL SAFE SUPPORT mlcycle.predict_support;
 COMMENT ON FUNCTION mlcycle.score_row(text, anyelement, "any")
 	IS 'Internal: the prediction-table columns of a row (model, value, label, probabilities), scored once by the key''s model.';
 
