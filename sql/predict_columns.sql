@@ -44,6 +44,13 @@ SELECT count(*) AS rows, count(DISTINCT (mlcycle.score_row('pc_bin', t, t.id)).m
 	   bool_and(mlcycle.score_row('pc_bin', t, t.id) =
 				(SELECT mlcycle.score_row('pc_bin', s, s.id) FROM (SELECT * FROM pc_rows OFFSET 0) s WHERE s.id = t.id)) AS same
 FROM pc_rows t;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT ml_predict('pc_bin', t, t.id), ml_predict_class('pc_bin', t, t.id), ml_predict_proba('pc_bin', t, t.id) FROM pc_rows t;
+SELECT bool_and(ml_predict('pc_bin', t, t.id) = (SELECT ml_predict('pc_bin', s, s.id) FROM (SELECT * FROM pc_rows OFFSET 0) s WHERE s.id = t.id)) AS value,
+	   bool_and(ml_predict_class('pc_bin', t, t.id) = (SELECT ml_predict_class('pc_bin', s, s.id) FROM (SELECT * FROM pc_rows OFFSET 0) s WHERE s.id = t.id)) AS class,
+	   bool_and(ml_predict_proba('pc_bin', t, t.id) = (SELECT ml_predict_proba('pc_bin', s, s.id) FROM (SELECT * FROM pc_rows OFFSET 0) s WHERE s.id = t.id)) AS proba,
+	   count(DISTINCT ml_predict('pc_bin', t, t.id) = ml_predict('pc_bin', t)) AS both_models_used
+FROM pc_rows t;
 SELECT ml_score_table('pc_bin', 'pc_rows', 'pc_scores', '{id}');
 SELECT bool_and(s.model_id = ml_route('pc_bin', t.id) AND s.prediction = ml_predict('pc_bin', t, t.id)) AS stored
 FROM pc_scores s JOIN pc_rows t USING (id);

@@ -42,38 +42,39 @@ mlc_no_outer_join(Query *parse)
 }
 
 /*
- * The columns form of a scoring function (by its name), or InvalidOid:
- * (project, names, VARIADIC columns), or for mlcycle.score_row (project,
- * key, names, VARIADIC columns)
+ * The columns form of a scoring function called with nargs arguments (by
+ * its name), or InvalidOid: (project, names, VARIADIC columns), or for the
+ * calls routed by a key (ml_predict(project, row, key) and the like,
+ * mlcycle.score_row) (project, key, names, VARIADIC columns)
  */
 static Oid
-mlc_columns_function(Oid funcid, bool *keyed)
+mlc_columns_function(Oid funcid, int nargs, bool *keyed)
 {
+	static const char *const names[][3] = {
+		{"ml_predict", "predict_columns", "predict_routed_columns"},
+		{"ml_predict_class", "predict_class_columns", "predict_class_routed_columns"},
+		{"ml_predict_proba", "predict_proba_columns", "predict_proba_routed_columns"},
+		{"score_row", NULL, "score_row_columns"}};
 	char	   *name = get_func_name(funcid);
 	const char *target = NULL;
 	Oid			argtypes[4] = {TEXTOID, TEXTARRAYOID, ANYOID};
 
-	*keyed = false;
-	if (name == NULL)
+	*keyed = nargs == 3;
+	if (name == NULL || nargs < 2 || nargs > 3)
 		return InvalidOid;
-	if (strcmp(name, "ml_predict") == 0)
-		target = "predict_columns";
-	else if (strcmp(name, "ml_predict_class") == 0)
-		target = "predict_class_columns";
-	else if (strcmp(name, "ml_predict_proba") == 0)
-		target = "predict_proba_columns";
-	else if (strcmp(name, "score_row") == 0)
+	for (int i = 0; i < (int) lengthof(names); i++)
+		if (strcmp(name, names[i][0]) == 0)
+			target = names[i][*keyed ? 2 : 1];
+	if (target == NULL)
+		return InvalidOid;
+	if (*keyed)
 	{
-		target = "score_row_columns";
-		*keyed = true;
 		argtypes[1] = ANYOID;
 		argtypes[2] = TEXTARRAYOID;
 		argtypes[3] = ANYOID;
 	}
-	if (target == NULL)
-		return InvalidOid;
 	return LookupFuncName(list_make2(makeString("mlcycle"), makeString(pstrdup(target))),
-						  *keyed ? 4 : 3, argtypes, true);
+						  nargs + 1, argtypes, true);
 }
 
 /*
@@ -112,7 +113,7 @@ mlc_columns_args(Node *project, Node *key, Var *var, Relation rel)
 
 /*
  * mlcycle.predict_support(internal): the SupportRequestSimplify of
- * ml_predict(project, t), its class and proba forms and
+ * ml_predict(project, t [, key]), its class and proba forms and
  * mlcycle.score_row(project, t, key), where t is the whole row of a table in
  * a query without outer joins or GROUP BY: the call on t's columns.
  * Anything else is left as it is.
@@ -147,8 +148,8 @@ mlcycle_predict_support(PG_FUNCTION_ARGS)
 	rte = rt_fetch(var->varno, parse->rtable);
 	if (rte->rtekind != RTE_RELATION)
 		PG_RETURN_POINTER(NULL);
-	fn = mlc_columns_function(call->funcid, &keyed);
-	if (!OidIsValid(fn) || list_length(call->args) != (keyed ? 3 : 2))
+	fn = mlc_columns_function(call->funcid, list_length(call->args), &keyed);
+	if (!OidIsValid(fn))
 		PG_RETURN_POINTER(NULL);
 	/* the planner holds a lock on the relation */
 	rel = table_open(rte->relid, NoLock);

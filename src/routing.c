@@ -24,6 +24,9 @@ PG_FUNCTION_INFO_V1(ml_predict_proba_routed);
 PG_FUNCTION_INFO_V1(ml_route);
 PG_FUNCTION_INFO_V1(mlcycle_score_row);
 PG_FUNCTION_INFO_V1(mlcycle_score_row_columns);
+PG_FUNCTION_INFO_V1(mlcycle_predict_routed_columns);
+PG_FUNCTION_INFO_V1(mlcycle_predict_class_routed_columns);
+PG_FUNCTION_INFO_V1(mlcycle_predict_proba_routed_columns);
 
 /* seed of the key hash: fixed, so a key's bucket never changes */
 #define MLC_ROUTE_SEED	INT64CONST(0x6d6c6379636c65)
@@ -148,6 +151,37 @@ ml_predict_proba_routed(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	return mlc_predict_proba_with(fcinfo, mlc_routed_state(fcinfo));
+}
+
+/*
+ * mlcycle.predict_routed_columns(project, key, names, VARIADIC columns) and
+ * its class and proba forms: the routed ml_predict of a table's row given as
+ * its columns, which the planner puts in place of ml_predict(project, t, key)
+ */
+Datum
+mlcycle_predict_routed_columns(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	return mlc_predict_value_with(fcinfo, mlc_routed_state_at(fcinfo, 1, 2));
+}
+
+/* mlcycle.predict_class_routed_columns: see mlcycle.predict_routed_columns */
+Datum
+mlcycle_predict_class_routed_columns(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	return mlc_predict_class_with(fcinfo, mlc_routed_state_at(fcinfo, 1, 2));
+}
+
+/* mlcycle.predict_proba_routed_columns: see mlcycle.predict_routed_columns */
+Datum
+mlcycle_predict_proba_routed_columns(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	return mlc_predict_proba_with(fcinfo, mlc_routed_state_at(fcinfo, 1, 2));
 }
 
 /* ml_route(project, key): the model id that scores the key */

@@ -3,21 +3,44 @@
 -- evaluation of a prediction table against later labels, and the A/B report
 -- that compares a canary with its champion.
 
+-- A table's row routed by key, scored by its columns: what the planner puts in
+-- place of ml_predict(project, t, key) and its class and proba forms.
+CREATE FUNCTION mlcycle.predict_routed_columns(project text, key "any", names text[], VARIADIC "columns" "any")
+	RETURNS float8
+	AS 'MODULE_PATHNAME', 'mlcycle_predict_routed_columns'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.predict_routed_columns(text, "any", text[], "any")
+	IS 'Internal: ml_predict(project, row, key) of a table''s row given as its column names and values.';
+
+CREATE FUNCTION mlcycle.predict_class_routed_columns(project text, key "any", names text[], VARIADIC "columns" "any")
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'mlcycle_predict_class_routed_columns'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.predict_class_routed_columns(text, "any", text[], "any")
+	IS 'Internal: ml_predict_class(project, row, key) of a table''s row given as its column names and values.';
+
+CREATE FUNCTION mlcycle.predict_proba_routed_columns(project text, key "any", names text[], VARIADIC "columns" "any")
+	RETURNS float8[]
+	AS 'MODULE_PATHNAME', 'mlcycle_predict_proba_routed_columns'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlcycle.predict_proba_routed_columns(text, "any", text[], "any")
+	IS 'Internal: ml_predict_proba(project, row, key) of a table''s row given as its column names and values.';
+
 CREATE FUNCTION ml_predict(project text, "row" anyelement, key "any") RETURNS float8
 	AS 'MODULE_PATHNAME', 'ml_predict_routed'
-	LANGUAGE C STABLE PARALLEL SAFE;
+	LANGUAGE C STABLE PARALLEL SAFE SUPPORT mlcycle.predict_support;
 COMMENT ON FUNCTION ml_predict(text, anyelement, "any")
 	IS 'ml_predict with canary routing: the key''s stable hash sends the canary''s traffic share of keys to the canary model, the rest (and NULL keys) to the deployed one.';
 
 CREATE FUNCTION ml_predict_class(project text, "row" anyelement, key "any") RETURNS text
 	AS 'MODULE_PATHNAME', 'ml_predict_class_routed'
-	LANGUAGE C STABLE PARALLEL SAFE;
+	LANGUAGE C STABLE PARALLEL SAFE SUPPORT mlcycle.predict_support;
 COMMENT ON FUNCTION ml_predict_class(text, anyelement, "any")
 	IS 'ml_predict_class with canary routing by key, as ml_predict(project, row, key).';
 
 CREATE FUNCTION ml_predict_proba(project text, "row" anyelement, key "any") RETURNS float8[]
 	AS 'MODULE_PATHNAME', 'ml_predict_proba_routed'
-	LANGUAGE C STABLE PARALLEL SAFE;
+	LANGUAGE C STABLE PARALLEL SAFE SUPPORT mlcycle.predict_support;
 COMMENT ON FUNCTION ml_predict_proba(text, anyelement, "any")
 	IS 'ml_predict_proba with canary routing by key, as ml_predict(project, row, key).';
 
