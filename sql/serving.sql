@@ -94,41 +94,52 @@ SELECT ml_score_table('sv', 'cust_pk', 'scores_pk2', '{id,code}');
 CREATE VIEW cust_dup AS SELECT * FROM cust UNION ALL SELECT * FROM cust WHERE id = 7;
 SELECT ml_score_table('sv', 'cust_dup', 'scores_dup', '{id}');
 SELECT to_regclass('scores_dup') IS NULL AS nothing_left_behind;
--- mlcycle.score_load, the bulk loader: good and bad calls, one per line
-CREATE TABLE load_t (id int NOT NULL, v float8 CHECK (v >= 0));
-SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.5::float8 WHERE $1 = ''p'' AND $2 IS NOT NULL', 'p', current_date);
-SELECT mlcycle.score_load('load_t', 'SELECT i, i::float8 FROM generate_series(2, 2500) i', 'p', current_date);
-SELECT count(*), sum(v) FROM load_t;
-SELECT mlcycle.score_load('load_t', 'SELECT NULL::int, 2.0::float8', 'p', current_date);
-SELECT mlcycle.score_load('load_t', 'SELECT 1, -2.0::float8', 'p', current_date);
-SELECT mlcycle.score_load('load_t', 'SELECT 1', 'p', current_date);
-SELECT mlcycle.score_load('load_t', 'SELECT 1::bigint, 2.0::float8', 'p', current_date);
-SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8, 3', 'p', current_date);
-SELECT mlcycle.score_load('load_t', 'DELETE FROM load_t RETURNING *', 'p', current_date);
-SELECT mlcycle.score_load('load_t', 'CREATE TABLE load_x ()', 'p', current_date);
-SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8; SELECT 1, 2.0::float8', 'p', current_date);
-SELECT mlcycle.score_load('scores', 'SELECT 1', 'p', current_date);
-SELECT mlcycle.score_load('cust_v', 'SELECT 1', 'p', current_date);
-CREATE TABLE load_p (d date NOT NULL) PARTITION BY RANGE (d);
+-- mlcycle.score_load, the bulk loader: good and bad calls, one per line (rows that break a
+-- constraint are shown tersely: their detail holds the load's timestamp)
+CREATE TABLE load_t (id int NOT NULL, project text NOT NULL, model_id bigint NOT NULL,
+	prediction float8 CHECK (prediction >= 0), label text, probabilities float8[],
+	scored_at timestamptz NOT NULL, scored_on date NOT NULL);
+SELECT mlcycle.score_load('load_t', 'SELECT id, mlcycle.score_row($1, c, id) FROM cust c WHERE id <= 10 AND $2 IS NOT NULL', 'sv', current_date);
+SELECT count(*), bool_and(l.project = 'sv' AND l.scored_on = current_date AND l.scored_at <= now()) AS filled,
+	   bool_and(l.model_id = ml_route('sv', c.id) AND l.prediction = ml_predict('sv', c, c.id)
+				AND l.label = ml_predict_class('sv', c, c.id) AND l.probabilities IS NULL) AS scored
+FROM load_t l JOIN cust c USING (id);
+\set VERBOSITY terse
+SELECT mlcycle.score_load('load_t', 'SELECT NULL::int, mlcycle.score_row($1, c, id) FROM cust c LIMIT 1', 'sv', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1, ROW(1, -1.0, NULL, NULL)::mlcycle.score', 'sv', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1, NULL::mlcycle.score', 'sv', current_date);
+\set VERBOSITY default
+SELECT mlcycle.score_load('load_t', 'SELECT id FROM cust', 'sv', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT id::bigint, mlcycle.score_row($1, c, id) FROM cust c', 'sv', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT id, 1 FROM cust', 'sv', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT id, ROW(1, 2.0)::record FROM cust', 'sv', current_date);
+SELECT mlcycle.score_load('load_t', 'DELETE FROM load_t RETURNING id, NULL::mlcycle.score', 'sv', current_date);
+SELECT mlcycle.score_load('load_t', 'CREATE TABLE load_x ()', 'sv', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1; SELECT 2', 'sv', current_date);
+SELECT mlcycle.score_load('scores', 'SELECT 1', 'sv', current_date);
+SELECT mlcycle.score_load('cust_v', 'SELECT 1', 'sv', current_date);
+CREATE TABLE load_p (LIKE load_t) PARTITION BY RANGE (scored_on);
 CREATE TABLE load_p1 PARTITION OF load_p FOR VALUES FROM ('2020-01-01') TO ('2020-01-02');
-SELECT mlcycle.score_load('load_p1', 'SELECT ''2020-01-01''::date', 'p', current_date);
-SELECT mlcycle.score_load('load_p1', 'SELECT ''2020-01-02''::date', 'p', current_date);
+SELECT mlcycle.score_load('load_p1', 'SELECT id, mlcycle.score_row($1, c, id) FROM cust c WHERE id = 1', 'sv', '2020-01-01');
+\set VERBOSITY terse
+SELECT mlcycle.score_load('load_p1', 'SELECT id, mlcycle.score_row($1, c, id) FROM cust c WHERE id = 1', 'sv', '2020-01-02');
+\set VERBOSITY default
 SELECT count(*) FROM load_p;
 SELECT count(*) FROM load_t;
 CREATE INDEX load_t_id ON load_t (id);
-SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT id, mlcycle.score_row($1, c, id) FROM cust c', 'sv', current_date);
 DROP INDEX load_t_id;
 -- privileges and row-level security are those of the caller
 CREATE ROLE regress_mlc_loader;
 GRANT USAGE ON SCHEMA sv TO regress_mlc_loader;
 GRANT SELECT ON load_t TO regress_mlc_loader;
 SET ROLE regress_mlc_loader;
-SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1, NULL::mlcycle.score', 'sv', current_date);
 RESET ROLE;
 GRANT INSERT ON load_t TO regress_mlc_loader;
 ALTER TABLE load_t ENABLE ROW LEVEL SECURITY;
 SET ROLE regress_mlc_loader;
-SELECT mlcycle.score_load('load_t', 'SELECT 1, 2.0::float8', 'p', current_date);
+SELECT mlcycle.score_load('load_t', 'SELECT 1, NULL::mlcycle.score', 'sv', current_date);
 RESET ROLE;
 DROP TABLE load_t, load_p;
 DROP OWNED BY regress_mlc_loader;

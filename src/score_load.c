@@ -1,13 +1,17 @@
 /*
  * score_load.c
- *	  Bulk load of a query's rows into a plain table with the table access
- *	  method's multi-insert (as COPY FROM does): ml_score_table fills a new
- *	  day partition this way, then builds its primary key and attaches it.
+ *	  Bulk load of scored rows into a prediction table's day partition with
+ *	  the table access method's multi-insert (as COPY FROM does): the query
+ *	  gives each row's keys and mlcycle.score, the loader adds the rest.
  */
 #include "postgres.h"
 
 #include "access/heapam.h"
 #include "access/tableam.h"
+#include "funcapi.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "access/xact.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -36,7 +40,21 @@ typedef struct MlcLoader
 	BulkInsertState bistate;
 	CommandId	cid;
 	int64		rows;
+	/* the row's values after its keys */
+	int			nkeys;
+	TupleDesc	score_desc;		/* of mlcycle.score */
+	Datum		project;
+	Datum		scored_at;
+	Datum		day;
 } MlcLoader;
+
+/* Types of a prediction table's columns after the keys, and of mlcycle.score's fields */
+static const Oid mlc_tail_types[] = {TEXTOID, INT8OID, FLOAT8OID, TEXTOID, FLOAT8ARRAYOID,
+TIMESTAMPTZOID, DATEOID};
+static const Oid mlc_score_types[] = {INT8OID, FLOAT8OID, TEXTOID, FLOAT8ARRAYOID};
+
+#define MLC_TAIL_COLS	lengthof(mlc_tail_types)
+#define MLC_SCORE_COLS	lengthof(mlc_score_types)
 
 /* The receiver of the query's rows */
 typedef struct MlcLoadDest
@@ -92,32 +110,56 @@ mlc_load_begin(MlcLoader *ld, Oid relid)
 	ld->rows = 0;
 }
 
-/* Error unless the query's columns have the target's types, in order */
+/* Error for a query or a target that is not shaped as score_load needs */
 static void
-mlc_load_check_columns(Relation rel, TupleDesc qdesc)
+pg_attribute_noreturn()
+mlc_load_shape_error(Relation rel, const char *detail)
 {
-	TupleDesc	tdesc = RelationGetDescr(rel);
-	int			q = 0;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("the query's columns do not match prediction table \"%s\"", RelationGetRelationName(rel)),
+			 errdetail("%s", detail),
+			 errhint("The query returns the key columns, then an mlcycle.score; the table has the key columns, then project, model_id, prediction, label, probabilities, scored_at and scored_on.")));
+}
+
+/*
+ * Check the query's columns (the keys, then an mlcycle.score) against the
+ * target's (the same keys, then the seven prediction-table columns), and
+ * keep mlcycle.score's row type
+ */
+static void
+mlc_load_check_columns(MlcLoader *ld, TupleDesc qdesc)
+{
+	TupleDesc	tdesc = RelationGetDescr(ld->rel);
+	Oid			score_type;
+	TupleDesc	sdesc;
 
 	for (int a = 0; a < tdesc->natts; a++)
+		if (TupleDescAttr(tdesc, a)->attisdropped)
+			mlc_load_shape_error(ld->rel, "The table has a dropped column.");
+	ld->nkeys = qdesc->natts - 1;
+	if (ld->nkeys < 1 || tdesc->natts != ld->nkeys + (int) MLC_TAIL_COLS)
+		mlc_load_shape_error(ld->rel, psprintf("The query returns %d columns and the table has %d.",
+											   qdesc->natts, tdesc->natts));
+	for (int a = 0; a < tdesc->natts; a++)
 	{
-		Form_pg_attribute att = TupleDescAttr(tdesc, a);
+		Oid			want = a < ld->nkeys ? TupleDescAttr(qdesc, a)->atttypid : mlc_tail_types[a - ld->nkeys];
 
-		if (att->attisdropped)
-			continue;
-		if (q >= qdesc->natts || TupleDescAttr(qdesc, q)->atttypid != att->atttypid)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("the query's columns do not match table \"%s\"", RelationGetRelationName(rel)),
-					 errdetail("Column %d of the table, \"%s\", is of type %s.", q + 1,
-							   NameStr(att->attname), format_type_be(att->atttypid))));
-		q++;
+		if (TupleDescAttr(tdesc, a)->atttypid != want)
+			mlc_load_shape_error(ld->rel, psprintf("Column %d of the table, \"%s\", is of type %s.", a + 1,
+												   NameStr(TupleDescAttr(tdesc, a)->attname),
+												   format_type_be(TupleDescAttr(tdesc, a)->atttypid)));
 	}
-	if (q != qdesc->natts || tdesc->natts != qdesc->natts)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("the query's columns do not match table \"%s\"", RelationGetRelationName(rel)),
-				 errdetail("The query returns %d columns and the table has %d.", qdesc->natts, q)));
+	score_type = TupleDescAttr(qdesc, ld->nkeys)->atttypid;
+	if (!type_is_rowtype(score_type) || score_type == RECORDOID)
+		mlc_load_shape_error(ld->rel, "The query's last column is not an mlcycle.score.");
+	sdesc = lookup_rowtype_tupdesc_copy(score_type, -1);
+	if (sdesc->natts != (int) MLC_SCORE_COLS)
+		mlc_load_shape_error(ld->rel, "The query's last column is not an mlcycle.score.");
+	for (int a = 0; a < sdesc->natts; a++)
+		if (TupleDescAttr(sdesc, a)->atttypid != mlc_score_types[a] || TupleDescAttr(sdesc, a)->attisdropped)
+			mlc_load_shape_error(ld->rel, "The query's last column is not an mlcycle.score.");
+	ld->score_desc = sdesc;
 }
 
 /* Insert the buffered rows */
@@ -134,21 +176,57 @@ mlc_load_flush(MlcLoader *ld)
 	ld->nbuffered = 0;
 }
 
-/* DestReceiver startup: the query's columns must be the table's */
+/* DestReceiver startup: the query's columns must fit the table */
 static void
 mlc_load_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
-	mlc_load_check_columns(((MlcLoadDest *) self)->ld->rel, typeinfo);
+	mlc_load_check_columns(((MlcLoadDest *) self)->ld, typeinfo);
 }
 
-/* DestReceiver: copy a row into the buffer, check its constraints, insert a full buffer */
+/* Fill slot to with the prediction-table row of a query row: keys, then the score's fields */
+static void
+mlc_load_row(MlcLoader *ld, TupleTableSlot *slot, TupleTableSlot *to)
+{
+	int			k = ld->nkeys;
+	Datum	   *v = to->tts_values;
+	bool	   *n = to->tts_isnull;
+
+	slot_getallattrs(slot);
+	ExecClearTuple(to);
+	memcpy(v, slot->tts_values, sizeof(Datum) * k);
+	memcpy(n, slot->tts_isnull, sizeof(bool) * k);
+	v[k] = ld->project;
+	n[k] = false;
+	if (slot->tts_isnull[k])
+		memset(n + k + 1, true, MLC_SCORE_COLS);
+	else
+	{
+		HeapTupleHeader td = DatumGetHeapTupleHeader(slot->tts_values[k]);
+		HeapTupleData tuple;
+
+		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = td;
+		heap_deform_tuple(&tuple, ld->score_desc, v + k + 1, n + k + 1);
+	}
+	v[k + 1 + MLC_SCORE_COLS] = ld->scored_at;
+	n[k + 1 + MLC_SCORE_COLS] = false;
+	v[k + 2 + MLC_SCORE_COLS] = ld->day;
+	n[k + 2 + MLC_SCORE_COLS] = false;
+	ExecStoreVirtualTuple(to);
+	/* the values point into the query's per-row memory: copy them now */
+	ExecMaterializeSlot(to);
+}
+
+/* DestReceiver: buffer the row, check its constraints, insert a full buffer */
 static bool
 mlc_load_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	MlcLoader  *ld = ((MlcLoadDest *) self)->ld;
 	TupleTableSlot *to = ld->slots[ld->nbuffered];
 
-	ExecCopySlot(to, slot);
+	mlc_load_row(ld, slot, to);
 	if (ld->rel->rd_att->constr)
 		ExecConstraints(ld->rri, to, ld->estate);
 	/* a partition loaded directly keeps to its bounds */
@@ -188,10 +266,13 @@ mlc_load_end(MlcLoader *ld)
 
 /*
  * mlcycle.score_load(target regclass, query text, project text, day date):
- * run query (its $1 is project, $2 the day) and add its rows to target, a
- * plain table without indexes, triggers or row security, whose columns the
- * query returns in order.  NOT NULL and CHECK constraints are enforced and
- * the caller needs INSERT on target.  Returns the rows added.
+ * run query (its $1 is project, $2 the day), which returns key columns and
+ * then an mlcycle.score, and add to target, a plain table without indexes,
+ * triggers or row security shaped as a prediction table (the keys, project,
+ * model_id, prediction, label, probabilities, scored_at, scored_on), one
+ * row per query row, with project, the score's fields, now() and day.  NOT
+ * NULL, CHECK and partition constraints are enforced and the caller needs
+ * INSERT on target.  Returns the rows added.
  */
 Datum
 mlcycle_score_load(PG_FUNCTION_ARGS)
@@ -199,7 +280,7 @@ mlcycle_score_load(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	Oid			argtypes[2] = {TEXTOID, DATEOID};
-	Datum		args[2] = {PG_GETARG_DATUM(2), PG_GETARG_DATUM(3)};
+	Datum		args[2] = {PointerGetDatum(PG_GETARG_TEXT_P(2)), PG_GETARG_DATUM(3)};
 	MlcLoader	ld;
 	MlcLoadDest dest;
 	SPIPlanPtr	plan;
@@ -208,6 +289,9 @@ mlcycle_score_load(PG_FUNCTION_ARGS)
 	int			rc;
 
 	mlc_load_begin(&ld, relid);
+	ld.project = args[0];
+	ld.day = args[1];
+	ld.scored_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	memset(&dest, 0, sizeof(dest));
 	dest.pub.receiveSlot = mlc_load_receive;
 	dest.pub.rStartup = mlc_load_startup;

@@ -69,7 +69,7 @@ CREATE FUNCTION mlcycle.score_load(target regclass, query text, project text, da
 	AS 'MODULE_PATHNAME', 'mlcycle_score_load'
 	LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION mlcycle.score_load(regclass, text, text, date)
-	IS 'Internal: runs query ($1 project, $2 day) and adds its rows to target, a plain table without indexes, triggers or row security, with the multi-insert that COPY uses; NOT NULL and CHECK constraints are enforced. Returns the rows added.';
+	IS 'Internal: runs query ($1 project, $2 day), which returns key columns then an mlcycle.score, and adds one prediction-table row per result (keys, project, the score, now(), day) to target, a plain table without indexes, triggers or row security, with the multi-insert that COPY uses; NOT NULL, CHECK and partition constraints are enforced. Returns the rows added.';
 
 -- Create the prediction table (partitioned by day) unless it exists; check the layout of one that does.
 -- No SET search_path here: an unqualified target goes where the caller's tables go.
@@ -165,6 +165,7 @@ DECLARE
 	v_cols text;
 	v_missing text;
 	v_sql text;
+	v_end text;
 	v_batch int := COALESCE((options->>'batch_blocks')::int, 1000);
 	v_blocks bigint;
 	v_start bigint := 0;
@@ -220,13 +221,17 @@ BEGIN
 	-- a partition without indexes or triggers takes the rows by multi-insert, as COPY does
 	v_bulk := NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = v_part::regclass)
 			  AND NOT (SELECT c.relhastriggers OR c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = v_part::regclass);
-	-- the statement of a batch is v_sql, its WHERE clause, and ' OFFSET 0) s'
-	v_sql := format('SELECT %s, $1, (p).model_id, (p).prediction, (p).label, (p).probabilities, now(), $2 '
-					'FROM (SELECT %s, mlcycle.score_row($1, s, %s) AS p FROM %s s ',
-					v_cols, v_keys, v_key, v_src);
-	IF NOT v_bulk THEN
-		v_sql := format('INSERT INTO %s (%s, project, model_id, prediction, label, probabilities, scored_at, scored_on) ',
-						v_part, v_cols) || v_sql;
+	-- the statement of a batch is v_sql, then its WHERE clause, then v_end; the bulk loader
+	-- takes the keys and the score, and adds the other columns itself
+	IF v_bulk THEN
+		v_sql := format('SELECT %s, mlcycle.score_row($1, s, %s) FROM %s s ', v_keys, v_key, v_src);
+		v_end := '';
+	ELSE
+		v_sql := format('INSERT INTO %s (%s, project, model_id, prediction, label, probabilities, scored_at, scored_on) '
+						'SELECT %s, $1, (p).model_id, (p).prediction, (p).label, (p).probabilities, now(), $2 '
+						'FROM (SELECT %s, mlcycle.score_row($1, s, %s) AS p FROM %s s ',
+						v_part, v_cols, v_cols, v_keys, v_key, v_src);
+		v_end := ' OFFSET 0) s';
 	END IF;
 	-- tables are scored in batches of blocks (a TID range scan each); other relations at once
 	IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = v_src) IN ('r', 'm') THEN
@@ -236,7 +241,7 @@ BEGIN
 		EXIT WHEN v_start > 0 AND (v_blocks IS NULL OR v_start >= v_blocks);
 		v_missing := v_sql || CASE WHEN v_blocks IS NULL THEN ''
 							   ELSE format('WHERE s.ctid >= ''(%s,0)''::tid AND s.ctid < ''(%s,0)''::tid',
-										   v_start, v_start + v_batch) END || ' OFFSET 0) s';
+										   v_start, v_start + v_batch) END || v_end;
 		IF v_bulk THEN
 			v_rows := mlcycle.score_load(v_part::regclass, v_missing, project, v_day);
 		ELSE
