@@ -89,6 +89,7 @@ static void
 mlc_load_begin(MlcLoader *ld, Oid relid)
 {
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	TupleDesc	desc;
 
 	ld->rel = table_open(relid, RowExclusiveLock);
 	mlc_load_check_target(ld->rel);
@@ -102,8 +103,10 @@ mlc_load_begin(MlcLoader *ld, Oid relid)
 	ExecInitRangeTable(ld->estate, list_make1(rte));
 	ld->rri = makeNode(ResultRelInfo);
 	ExecInitResultRelation(ld->estate, ld->rri, 1);
+	/* a copy of the row type that is not reference counted: a thousand slots pin nothing */
+	desc = CreateTupleDescCopy(RelationGetDescr(ld->rel));
 	for (int i = 0; i < MLC_LOAD_BATCH; i++)
-		ld->slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(ld->rel), &TTSOpsHeapTuple);
+		ld->slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
 	ld->bistate = GetBulkInsertState();
 	ld->cid = GetCurrentCommandId(true);
 	ld->nbuffered = 0;
