@@ -2,7 +2,7 @@
  * compare.c
  *	  Statistics for comparing models: the paired t-test over cross-validation
  *	  fold scores behind ml_compare_models, with an exact Student t
- *	  distribution (regularized incomplete beta function).
+ *	  distribution (drift_stats.c's regularized incomplete beta function).
  */
 #include "postgres.h"
 
@@ -15,63 +15,9 @@
 #include "funcapi.h"
 #include "utils/array.h"
 
+#include "drift_stats.h"
+
 PG_FUNCTION_INFO_V1(mlcycle_paired_ttest);
-
-/* Continued fraction of the incomplete beta function (modified Lentz) */
-static double
-mlc_beta_cf(double a, double b, double x)
-{
-	double		tiny = 1e-300,
-				c = 1.0,
-				d = 1.0 - (a + b) * x / (a + 1.0),
-				h;
-
-	if (fabs(d) < tiny)
-		d = tiny;
-	d = 1.0 / d;
-	h = d;
-	for (int m = 1; m <= 10000; m++)
-	{
-		double		m2 = 2.0 * m,
-					aa = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2)),
-					del;
-
-		d = 1.0 + aa * d;
-		d = fabs(d) < tiny ? tiny : d;
-		c = 1.0 + aa / c;
-		c = fabs(c) < tiny ? tiny : c;
-		d = 1.0 / d;
-		h *= d * c;
-		aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
-		d = 1.0 + aa * d;
-		d = fabs(d) < tiny ? tiny : d;
-		c = 1.0 + aa / c;
-		c = fabs(c) < tiny ? tiny : c;
-		d = 1.0 / d;
-		del = d * c;
-		h *= del;
-		if (fabs(del - 1.0) < 1e-16)
-			break;
-	}
-	return h;
-}
-
-/* Regularized incomplete beta function I_x(a, b) */
-static double
-mlc_incomplete_beta(double a, double b, double x)
-{
-	double		front;
-
-	if (x <= 0)
-		return 0;
-	if (x >= 1)
-		return 1;
-	front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
-	/* the continued fraction converges for x < (a + 1) / (a + b + 2) */
-	if (x < (a + 1.0) / (a + b + 2.0))
-		return front * mlc_beta_cf(a, b, x) / a;
-	return 1.0 - front * mlc_beta_cf(b, a, 1.0 - x) / b;
-}
 
 /* Two-sided p-value of Student's t with df degrees of freedom */
 static double
@@ -81,7 +27,7 @@ mlc_t_two_sided(double t, double df)
 		return NAN;
 	if (isinf(t))
 		return 0;
-	return mlc_incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
+	return mlc_beta_inc(df / 2.0, 0.5, df / (df + t * t));
 }
 
 /* The elements of a float8[] without NULLs, or an error naming the argument */

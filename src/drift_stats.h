@@ -79,6 +79,9 @@ extern double mlc_kolmogorov_sf(double x);
 extern double mlc_gamma_p(double a, double x);
 extern double mlc_gamma_q(double a, double x);
 extern double mlc_chi2_sf(double x, double df);
+
+/* the regularized incomplete beta function I_x(a, b), for the t and F distributions */
+extern double mlc_beta_inc(double a, double b, double x);
 extern MlcChi2Result mlc_chi2_gof(const MlcCategoryCounts *c, int k);
 extern MlcChi2Result mlc_chi2_contingency(const MlcCategoryCounts *c, int k,
 										  bool correction);

@@ -615,61 +615,6 @@ mlc_duplicates(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-/* Continued fraction of the incomplete beta function (modified Lentz) */
-static double
-mlc_betacf(double a, double b, double x)
-{
-	const double tiny = 1e-300;
-	double		c = 1.0;
-	double		d = 1.0 - (a + b) * x / (a + 1.0);
-	double		h;
-
-	if (fabs(d) < tiny)
-		d = tiny;
-	d = 1.0 / d;
-	h = d;
-	for (int m = 1; m <= 10000; m++)
-	{
-		double		m2 = 2.0 * m;
-		double		aa = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
-		double		del;
-
-		d = 1.0 + aa * d;
-		d = fabs(d) < tiny ? tiny : d;
-		c = 1.0 + aa / c;
-		c = fabs(c) < tiny ? tiny : c;
-		d = 1.0 / d;
-		h *= d * c;
-		aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
-		d = 1.0 + aa * d;
-		d = fabs(d) < tiny ? tiny : d;
-		c = 1.0 + aa / c;
-		c = fabs(c) < tiny ? tiny : c;
-		d = 1.0 / d;
-		del = d * c;
-		h *= del;
-		if (fabs(del - 1.0) < 1e-16)
-			break;
-	}
-	return h;
-}
-
-/* Regularized incomplete beta function I_x(a, b) */
-static double
-mlc_betainc(double a, double b, double x)
-{
-	double		lbt;
-
-	if (x <= 0.0)
-		return 0.0;
-	if (x >= 1.0)
-		return 1.0;
-	lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
-	if (x < (a + 1.0) / (a + b + 2.0))
-		return exp(lbt) * mlc_betacf(a, b, x) / a;
-	return 1.0 - exp(lbt) * mlc_betacf(b, a, 1.0 - x) / b;
-}
-
 /* Upper tail of the F distribution with d1 and d2 degrees of freedom */
 double
 mlc_f_sf(double f, double d1, double d2)
@@ -680,7 +625,7 @@ mlc_f_sf(double f, double d1, double d2)
 		return 1.0;
 	if (isinf(f))
 		return 0.0;
-	return mlc_betainc(d2 / 2.0, d1 / 2.0, d2 / (d2 + d1 * f));
+	return mlc_beta_inc(d2 / 2.0, d1 / 2.0, d2 / (d2 + d1 * f));
 }
 
 /* Pearson correlation of x and y over n pairs (two-pass); NaN when either is constant */

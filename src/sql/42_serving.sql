@@ -124,6 +124,7 @@ LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
 	v_dup text;
+	v_keys text := (SELECT string_agg(format('s.%I', k), ', ') FROM unnest(p_keys) k);
 BEGIN
 	IF EXISTS (SELECT 1 FROM pg_catalog.pg_index i
 			   WHERE i.indrelid = p_source AND i.indisunique AND i.indisvalid AND i.indimmediate
@@ -133,9 +134,8 @@ BEGIN
 					  ON a.attrelid = p_source AND a.attnum = k)) THEN
 		RETURN;
 	END IF;
-	EXECUTE format('SELECT ROW(%s)::text FROM %s s GROUP BY %s HAVING count(*) > 1 LIMIT 1',
-				   (SELECT string_agg(format('s.%I', k), ', ') FROM unnest(p_keys) k), p_source,
-				   (SELECT string_agg(format('s.%I', k), ', ') FROM unnest(p_keys) k))
+	EXECUTE format('SELECT ROW(%1$s)::text FROM %2$s s GROUP BY %1$s HAVING count(*) > 1 LIMIT 1',
+				   v_keys, p_source)
 	INTO v_dup;
 	IF v_dup IS NOT NULL THEN
 		RAISE EXCEPTION 'key columns % do not identify the rows of %', p_keys, p_source
@@ -166,6 +166,7 @@ DECLARE
 	v_missing text;
 	v_sql text;
 	v_end text;
+	v_stmt text;			-- one batch's statement
 	v_batch int := COALESCE((options->>'batch_blocks')::int, 1000);
 	v_blocks bigint;
 	v_start bigint := 0;
@@ -239,13 +240,13 @@ BEGIN
 	END IF;
 	LOOP
 		EXIT WHEN v_start > 0 AND (v_blocks IS NULL OR v_start >= v_blocks);
-		v_missing := v_sql || CASE WHEN v_blocks IS NULL THEN ''
+		v_stmt := v_sql || CASE WHEN v_blocks IS NULL THEN ''
 							   ELSE format('WHERE s.ctid >= ''(%s,0)''::tid AND s.ctid < ''(%s,0)''::tid',
 										   v_start, v_start + v_batch) END || v_end;
 		IF v_bulk THEN
-			v_rows := mlcycle.score_load(v_part::regclass, v_missing, project, v_day);
+			v_rows := mlcycle.score_load(v_part::regclass, v_stmt, project, v_day);
 		ELSE
-			EXECUTE v_missing USING project, v_day;
+			EXECUTE v_stmt USING project, v_day;
 			GET DIAGNOSTICS v_rows = ROW_COUNT;
 		END IF;
 		v_total := v_total + v_rows;
